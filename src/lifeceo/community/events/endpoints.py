@@ -1,0 +1,5 @@
+"""HTTP endpoints of events."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["events"])

@@ -1,0 +1,59 @@
+"""Tables of events and RSVPs."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, func, text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lifeceo.platform.db.base import Base, IdMixin, TimestampMixin
+
+RSVP_STATUSES = ("going", "interested")
+
+
+class Event(IdMixin, TimestampMixin, Base):
+    __tablename__ = "events"
+
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    city: Mapped[str] = mapped_column(String(100))
+    venue: Mapped[str] = mapped_column(String(200), server_default="")
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    # IANA zone of the venue (e.g. America/Argentina/Buenos_Aires), for showing local times.
+    timezone: Mapped[str] = mapped_column(String(64))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), server_default="{}")
+    price: Mapped[Decimal] = mapped_column(Numeric(10, 2), server_default="0")
+    # None: no limit on the number of people going.
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    going_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    interested_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    cancelled_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("capacity IS NULL OR going_count <= capacity", name="within_capacity"),
+        CheckConstraint("cardinality(tags) <= 10", name="tag_count"),
+        Index("ix_events_starts", "starts_at", "id"),
+        Index("ix_events_city_starts", func.lower(text("city")), "starts_at", "id"),
+    )
+
+
+class Rsvp(Base):
+    __tablename__ = "rsvps"
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (CheckConstraint(f"status IN {RSVP_STATUSES}", name="status"),)

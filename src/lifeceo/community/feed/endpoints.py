@@ -1,0 +1,5 @@
+"""HTTP endpoints of feed."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["feed"])

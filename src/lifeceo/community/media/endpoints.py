@@ -1,0 +1,5 @@
+"""HTTP endpoints of media."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["media"])

@@ -1,0 +1,5 @@
+"""HTTP endpoints of posts."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["posts"])

@@ -1,0 +1,70 @@
+"""Request and response bodies of users and authentication."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{3,30}$", to_lower=True)]
+# Long enough to resist guessing, short enough that argon2 is not a denial-of-service vector.
+Password = Annotated[str, Field(min_length=10, max_length=256)]
+TangoRole = Literal["leader", "follower", "teacher", "dj", "organizer"]
+Group = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+
+
+class Register(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Username
+    email: Annotated[EmailStr, Field(max_length=254)]
+    password: Password
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Annotated[str, Field(min_length=1, max_length=254)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    display_name: Annotated[str, Field(max_length=80)] | None = None
+    bio: Annotated[str, Field(max_length=1000)] | None = None
+    city: Annotated[str, Field(max_length=100)] | None = None
+    roles: Annotated[list[TangoRole], Field(max_length=5)] | None = None
+
+
+class AdminUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    groups: Annotated[list[Group], Field(max_length=20)] | None = None
+    is_admin: bool | None = None
+
+
+class PublicUser(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    username: str
+    display_name: str
+    bio: str
+    city: str
+    roles: list[str]
+    followers_count: int
+    following_count: int
+    created_at: datetime
+
+
+class Me(PublicUser):
+    email: str
+    groups: list[str]
+    is_admin: bool
+
+
+class LoginResult(BaseModel):
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    csrf_token: str
+    user: Me
+
+
+class FollowState(BaseModel):
+    following: bool
+    followers_count: int

@@ -1,0 +1,34 @@
+"""The async engine and the session factory: one pool per process."""
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from lifeceo.settings import Settings
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Any postgres:// or postgresql:// URL, pointed at the psycopg 3 driver."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def create_engine(settings: Settings, url: str) -> AsyncEngine:
+    connect_args: dict[str, object] = {}
+    if settings.database_pgbouncer:
+        # PgBouncer rejects the `options` startup parameter; set statement_timeout on the role.
+        connect_args["prepare_threshold"] = None
+    else:
+        connect_args["options"] = f"-c statement_timeout={settings.database_statement_timeout_ms}"
+    return create_async_engine(
+        sqlalchemy_url(url),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_overflow,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        # A connection PostgreSQL or PgBouncer closed is replaced instead of failing a request.
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -1,0 +1,61 @@
+"""Keyset pagination on (created_at, id) with opaque cursors."""
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+
+import orjson
+from fastapi import Query
+from pydantic import BaseModel
+
+from lifeceo.errors import BadRequest
+from lifeceo.settings import get_settings
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(created_at: datetime, row_id: int) -> str:
+    raw = orjson.dumps([created_at.isoformat(), row_id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, row_id = orjson.loads(raw)
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None or not isinstance(row_id, int) or isinstance(row_id, bool):
+            raise ValueError(cursor)
+        return moment, row_id
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise BadRequest("The cursor is not one this API issued.") from None
+
+
+class PageParams(BaseModel):
+    after: tuple[datetime, int] | None
+    limit: int
+
+
+def page_params(
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="page size, at most 100")] = None,
+) -> PageParams:
+    settings = get_settings()
+    if limit is not None and limit > settings.page_size_max:
+        raise BadRequest(f"limit must be at most {settings.page_size_max}.")
+    return PageParams(after=decode_cursor(cursor) if cursor else None,
+                      limit=limit or settings.page_size_default)
+
+
+def page_of(rows: list, params: PageParams, key=lambda row: (row.created_at, row.id)) -> tuple[list, str | None]:
+    """Rows fetched with limit + 1: the extra row only tells that another page exists."""
+    if len(rows) <= params.limit:
+        return rows, None
+    rows = rows[: params.limit]
+    return rows, encode_cursor(*key(rows[-1]))

@@ -1,0 +1,76 @@
+"""RFC 9457 problem details: every error the API returns has this shape."""
+
+from http import HTTPStatus
+
+import orjson
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lifeceo.errors import LifeceoError
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger(__name__)
+
+
+def problem_body(status: int, *, detail: str | None = None, instance: str | None = None,
+                 title: str | None = None, **extensions: object) -> bytes:
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return orjson.dumps(body)
+
+
+def problem(status: int, *, headers: dict[str, str] | None = None, **fields: object) -> Response:
+    return Response(problem_body(status, **fields), status_code=status, media_type=PROBLEM_JSON,
+                    headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, object]]:
+    # Only location, message and type: the rejected input may be a password.
+    return [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg"), "type": error.get("type")}
+        for error in exc.errors()
+    ]
+
+
+async def on_domain_error(request: Request, exc: LifeceoError) -> Response:
+    return problem(exc.status, title=exc.title, detail=exc.detail, instance=request.url.path,
+                   **exc.extensions)
+
+
+async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+    errors = _validation_errors(exc)
+    if any(error["type"] == "json_invalid" for error in errors):
+        return problem(400, detail="The request body is not valid JSON.",
+                       instance=request.url.path)
+    return problem(422, detail="The request does not match the schema.",
+                   instance=request.url.path, errors=errors)
+
+
+async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return problem(exc.status_code, detail=detail, instance=request.url.path,
+                   headers=getattr(exc, "headers", None))
+
+
+async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", path=request.url.path)
+    return problem(500, detail="An unexpected error occurred; it has been logged.",
+                   instance=request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(LifeceoError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected_error)

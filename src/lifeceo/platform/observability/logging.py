@@ -1,0 +1,57 @@
+"""structlog for our lines and for the standard library's (uvicorn, alembic), rendered once."""
+
+import logging
+import sys
+
+import structlog
+
+# Keys whose values never reach a log line, whatever code passes them.
+SECRET_KEYS = frozenset({"password", "token", "authorization", "cookie", "secret", "secret_key"})
+
+
+def redact_secrets(_logger: object, _method: str, event_dict: dict) -> dict:
+    for key in event_dict.keys() & SECRET_KEYS:
+        event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def configure_logging(*, log_format: str = "auto", level: str = "INFO", env: str = "development") -> None:
+    as_json = log_format == "json" or (
+        log_format == "auto" and (env == "production" or not sys.stderr.isatty())
+    )
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_secrets,
+    ]
+    renderer = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info if as_json else (lambda _l, _m, e: e),
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn installs its own handlers; route them to the root handler once, and drop its access
+    # log in favour of ours (which carries the request id).
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True

@@ -1,0 +1,88 @@
+"""The one configuration object: every setting comes from a LIFECEO_* environment variable."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIFECEO_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    # Where the embedded PostgreSQL cluster, the generated secret key and uploaded media live.
+    data_dir: Path = Path(".lifeceo")
+
+    # Unset: an embedded PostgreSQL is started in data_dir/pgdata. Set in production.
+    database_url: str | None = None
+    # PgBouncer in transaction mode cannot keep server-side prepared statements across
+    # transactions, so psycopg must not prepare them.
+    database_pgbouncer: bool = False
+    # Two workers x (10 + 10) stays well under PostgreSQL's default max_connections of 100.
+    database_pool_size: int = 10
+    database_pool_overflow: int = 10
+    database_pool_timeout_seconds: float = 10.0
+    # A runaway query must not hold a pooled connection for ever.
+    database_statement_timeout_ms: int = 30_000
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    # A worker that does not answer the supervisor's ping within this is killed and replaced.
+    worker_healthcheck_timeout_seconds: float = 5.0
+    # In-flight requests get this long to finish on shutdown or reload.
+    graceful_shutdown_seconds: float = 20.0
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+
+    # JSON bodies are small: the largest valid one (a 5,000-character post with 10 tags) is
+    # under 25 KB even in 4-byte UTF-8.
+    max_body_bytes: int = 64 * 1024
+    # Phone photos are 2-8 MB; 10 MB leaves room without inviting abuse.
+    max_upload_bytes: int = 10 * 1024 * 1024
+    # Pixel count bounds decoding memory (decompression bombs): 40 MP is a modern phone camera.
+    max_image_pixels: int = 40_000_000
+    page_size_default: int = 20
+    page_size_max: int = 100
+    # argon2id cost (RFC 9106 low-memory profile); the test suite lowers it to stay fast.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 64 * 1024
+    # Sessions are revocable and stored hashed; a month matches what community sites use.
+    session_ttl_seconds: int = 30 * 24 * 3600
+
+    @model_validator(mode="after")
+    def _secret_key_required_in_production(self) -> "Settings":
+        if self.env == "production" and self.secret_key is None:
+            raise ValueError("LIFECEO_SECRET_KEY is required when LIFECEO_ENV=production")
+        return self
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / SECRET_KEY_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

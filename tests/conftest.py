@@ -1,0 +1,96 @@
+"""Real PostgreSQL for every test: the server named by LIFECEO_TEST_DATABASE_URL (a database of
+our own is created on it), or else an embedded one. Tables are emptied before each test."""
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+TEST_DIR = Path(tempfile.mkdtemp(prefix="lifeceo-test-"))
+os.environ["LIFECEO_ENV"] = "test"
+os.environ["LIFECEO_DATA_DIR"] = str(TEST_DIR / "data")
+os.environ.pop("LIFECEO_DATABASE_URL", None)
+# Cheap argon2id parameters: the suite registers hundreds of users.
+os.environ["LIFECEO_PASSWORD_HASH_TIME_COST"] = "1"
+os.environ["LIFECEO_PASSWORD_HASH_MEMORY_KIB"] = "1024"
+
+from lifeceo.models import Base  # noqa: E402
+from lifeceo.platform.db import migrations  # noqa: E402
+from lifeceo.platform.db.embedded import EmbeddedPostgres  # noqa: E402
+from lifeceo.settings import get_settings  # noqa: E402
+
+REQUIRE_SERVICES = os.environ.get("LIFECEO_TEST_REQUIRE_SERVICES") == "1"
+
+
+def _server_database(server_url: str) -> tuple[str, callable]:
+    """A fresh database on an external server, dropped at the end of the session."""
+    name = f"lifeceo_test_{uuid.uuid4().hex[:8]}"
+    admin_url = make_url(server_url).set(drivername="postgresql").render_as_string(False)
+    try:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        if REQUIRE_SERVICES:
+            raise
+        pytest.skip(f"LIFECEO_TEST_DATABASE_URL unreachable: {exc}")
+
+    def drop() -> None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return make_url(admin_url).set(database=name).render_as_string(False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    server_url = os.environ.get("LIFECEO_TEST_DATABASE_URL")
+    if server_url:
+        url, cleanup = _server_database(server_url)
+    else:
+        embedded = EmbeddedPostgres(TEST_DIR / "embedded")
+        url, cleanup = embedded.start(), embedded.stop
+    migrations.upgrade(url)
+    os.environ["LIFECEO_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    yield url
+    cleanup()
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str):
+    from lifeceo.app import create_app
+
+    application = create_app(get_settings())
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> None:
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    async with application.state.engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def session(app):
+    """A database session for arranging data directly; committed by the test when needed."""
+    async with app.state.sessionmaker() as db:
+        yield db
