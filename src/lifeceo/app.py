@@ -18,6 +18,7 @@ from lifeceo.platform.health.database import database_check
 from lifeceo.platform.health.endpoints import router as health_router
 from lifeceo.platform.http import problems
 from lifeceo.platform.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from lifeceo.platform.observability.logging import configure_logging
 from lifeceo.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -25,6 +26,8 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # Each uvicorn worker process builds its app here, so this is where its logging is set up.
+    configure_logging(log_format=settings.log_format, level=settings.log_level, env=settings.env)
     if settings.database_url is None:
         raise LifeceoError("LIFECEO_DATABASE_URL is not set; `lifeceo serve` sets it for the "
                            "embedded database")
