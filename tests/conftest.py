@@ -2,6 +2,7 @@
 our own is created on it), or else an embedded one. Tables are emptied before each test."""
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -61,6 +62,7 @@ def database_url() -> str:
     get_settings.cache_clear()
     yield url
     cleanup()
+    shutil.rmtree(TEST_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

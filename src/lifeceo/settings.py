@@ -1,11 +1,12 @@
 """The one configuration object: every setting comes from a LIFECEO_* environment variable."""
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
@@ -57,6 +58,8 @@ class Settings(BaseSettings):
     # Sessions are revocable and stored hashed; a month matches what community sites use.
     session_ttl_seconds: int = 30 * 24 * 3600
 
+    _generated_secret_key: str | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _secret_key_required_in_production(self) -> "Settings":
         if self.env == "production" and self.secret_key is None:
@@ -75,12 +78,23 @@ class Settings(BaseSettings):
         """The configured key, or one generated once and kept in the data directory."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        path = self.data_dir / SECRET_KEY_FILE
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        if self._generated_secret_key is None:
+            path = self.data_dir / SECRET_KEY_FILE
+            if not path.exists():
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                # Written aside, then linked into place: of several workers starting at once, one
+                # key wins and nobody reads a half-written file.
+                candidate = path.with_name(f"{SECRET_KEY_FILE}.{os.getpid()}")
+                candidate.write_text(secrets.token_urlsafe(48))
+                candidate.chmod(0o600)
+                try:
+                    os.link(candidate, path)
+                except FileExistsError:
+                    pass
+                finally:
+                    candidate.unlink()
+            self._generated_secret_key = path.read_text().strip()
+        return self._generated_secret_key
 
 
 @lru_cache
