@@ -1,5 +1,64 @@
-"""HTTP endpoints of media."""
+"""HTTP endpoints of media: upload, metadata, content and deletion."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import (
+    APIRouter, BackgroundTasks, Depends, File, Header, Request, Response, UploadFile, status,
+)
+
+from lifeceo.community.media.models import Media
+from lifeceo.community.media.schemas import MediaOut
+from lifeceo.community.media.service import etag_of, media_service, media_storage
+from lifeceo.community.users.dependencies import CurrentUser
+from lifeceo.platform.db.session import DbSession
+from lifeceo.platform.storage import MediaStorage
+from lifeceo.settings import get_settings
 
 router = APIRouter(tags=["media"])
+Storage = Annotated[MediaStorage, Depends(media_storage)]
+# Keys are random and content never changes under an id, so caches may keep it for ever.
+CONTENT_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+def _out(request: Request, media: Media) -> MediaOut:
+    return MediaOut(id=media.id, content_type=media.content_type, byte_size=media.byte_size,
+                    width=media.width, height=media.height, created_at=media.created_at,
+                    url=request.app.url_path_for("media_content", media_id=media.id))
+
+
+@router.post("/media", status_code=status.HTTP_201_CREATED, response_model=MediaOut)
+async def upload_media(file: Annotated[UploadFile, File(description="a JPEG, PNG or WebP image")],
+                       user: CurrentUser, session: DbSession, storage: Storage, request: Request):
+    # One byte over the limit is enough for the service to tell that the file is too large.
+    data = await file.read(get_settings().max_upload_bytes + 1)
+    media = await media_service.upload(session=session, storage=storage, owner=user, data=data)
+    return _out(request, media)
+
+
+@router.get("/media/{media_id}", response_model=MediaOut)
+async def media_metadata(media_id: int, session: DbSession, request: Request):
+    return _out(request, await media_service.get(session=session, media_id=media_id))
+
+
+@router.get("/media/{media_id}/content", name="media_content", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
+                       304: {"description": "The client's copy is current"}})
+async def media_content(media_id: int, session: DbSession, storage: Storage,
+                        if_none_match: Annotated[str | None, Header(max_length=1000)] = None):
+    media, data = await media_service.content(session=session, storage=storage,
+                                              media_id=media_id, if_none_match=if_none_match)
+    headers = {"ETag": etag_of(media), "Cache-Control": CONTENT_CACHE_CONTROL}
+    if data is None:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    headers |= {"X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"}
+    return Response(data, media_type=media.content_type, headers=headers)
+
+
+@router.delete("/media/{media_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_media(media_id: int, user: CurrentUser, session: DbSession, storage: Storage,
+                       background: BackgroundTasks) -> Response:
+    media = await media_service.delete(session=session, actor=user, media_id=media_id)
+    # Background tasks run after the request's transaction has committed: if the commit fails,
+    # the row and its bytes both stay.
+    background.add_task(storage.delete, media.storage_key)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
