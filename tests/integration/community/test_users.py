@@ -148,3 +148,12 @@ async def test_bad_cursor_and_limit_are_400(client):
         response = await client.get(f"/api/v1/users/paged/followers?{query}")
         assert response.status_code in (400, 422), query
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_cursor_with_an_id_beyond_bigint_is_400(client):
+    import base64
+
+    await factories.user(client, "bigint")
+    raw = base64.urlsafe_b64encode(b'["2026-01-01T00:00:00+00:00", 99999999999999999999]').decode()
+    response = await client.get(f"/api/v1/users/bigint/followers?cursor={raw}")
+    assert response.status_code == 400

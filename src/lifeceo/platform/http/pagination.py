@@ -13,6 +13,8 @@ from lifeceo.errors import BadRequest
 from lifeceo.settings import get_settings
 
 T = TypeVar("T")
+# Ids are PostgreSQL bigints; a larger one in a cursor would fail in the database, not here.
+MAX_ROW_ID = 2**63 - 1
 
 
 class Page(BaseModel, Generic[T]):
@@ -30,7 +32,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, row_id = orjson.loads(raw)
         moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None or not isinstance(row_id, int) or isinstance(row_id, bool):
+        if (moment.tzinfo is None or not isinstance(row_id, int) or isinstance(row_id, bool)
+                or not 0 <= row_id <= MAX_ROW_ID):
             raise ValueError(cursor)
         return moment, row_id
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
