@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
+from tests import factories
 
 from lifeceo.community.events.models import Event, Rsvp
 from lifeceo.community.notifications.models import Notification
-from tests import factories
 
 EVENTS = "/api/v1/events"
 NOW = datetime.now(UTC).replace(microsecond=0)

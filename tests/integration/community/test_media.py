@@ -9,13 +9,13 @@ import pytest
 from PIL import Image, ImageFile
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
+from tests import factories
 
 from lifeceo.community.media import repository
 from lifeceo.community.media.models import Media
 from lifeceo.community.media.service import media_storage
 from lifeceo.platform.storage.local import LocalDiskStorage
 from lifeceo.settings import get_settings
-from tests import factories
 
 MEDIA = "/api/v1/media"
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}

@@ -2,8 +2,9 @@
 
 import json
 
-from lifeceo.settings import get_settings
 from tests import factories
+
+from lifeceo.settings import get_settings
 
 
 async def test_request_id_is_echoed_or_generated(client):

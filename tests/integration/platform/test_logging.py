@@ -2,9 +2,9 @@ import json
 import logging
 
 import structlog
+from tests import factories
 
 from lifeceo.platform.observability.logging import configure_logging
-from tests import factories
 
 
 async def test_json_lines_carry_request_id_and_never_secrets(client, capfd):

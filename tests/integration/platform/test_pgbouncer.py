@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
+from tests import factories
 
 from lifeceo.app import create_app
 from lifeceo.settings import Settings
-from tests import factories
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 

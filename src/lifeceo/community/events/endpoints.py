@@ -2,21 +2,26 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from lifeceo.community.events.schemas import (
-    Attendee, City, EventCreate, EventFilters, EventOut, EventUpdate, Moment, RsvpRequest,
-    RsvpStatus, Tag,
+    Attendee,
+    City,
+    EventCreate,
+    EventFilters,
+    EventOut,
+    EventUpdate,
+    Moment,
+    RsvpRequest,
+    RsvpStatus,
+    Tag,
 )
 from lifeceo.community.events.service import event_service
 from lifeceo.community.users.dependencies import CurrentUser, OptionalViewer
 from lifeceo.platform.db.session import DbSession
-from lifeceo.platform.http.pagination import Page, PageParams, page_params
+from lifeceo.platform.http.pagination import Page, Pagination, RowId
 
 router = APIRouter(tags=["events"])
-Pagination = Annotated[PageParams, Depends(page_params)]
-# Larger ids would overflow the bigint column inside PostgreSQL (a 500) instead of being a 404.
-EventId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def event_filters(
@@ -47,34 +52,34 @@ async def list_events(viewer: OptionalViewer, session: DbSession, page: Paginati
 
 
 @router.get("/events/{event_id}", response_model=EventOut)
-async def get_event(event_id: EventId, viewer: OptionalViewer, session: DbSession):
+async def get_event(event_id: RowId, viewer: OptionalViewer, session: DbSession):
     return await event_service.get(session=session, event_id=event_id, viewer=viewer)
 
 
 @router.patch("/events/{event_id}", response_model=EventOut)
-async def update_event(event_id: EventId, body: EventUpdate, user: CurrentUser, session: DbSession):
+async def update_event(event_id: RowId, body: EventUpdate, user: CurrentUser, session: DbSession):
     return await event_service.update(session=session, actor=user, event_id=event_id,
                                       changes=body.model_dump(exclude_unset=True))
 
 
 @router.post("/events/{event_id}/cancel", response_model=EventOut)
-async def cancel_event(event_id: EventId, user: CurrentUser, session: DbSession):
+async def cancel_event(event_id: RowId, user: CurrentUser, session: DbSession):
     return await event_service.cancel(session=session, actor=user, event_id=event_id)
 
 
 @router.post("/events/{event_id}/rsvp", response_model=EventOut)
-async def rsvp(event_id: EventId, body: RsvpRequest, user: CurrentUser, session: DbSession):
+async def rsvp(event_id: RowId, body: RsvpRequest, user: CurrentUser, session: DbSession):
     return await event_service.rsvp(session=session, user=user, event_id=event_id,
                                     status=body.status)
 
 
 @router.delete("/events/{event_id}/rsvp", response_model=EventOut)
-async def withdraw_rsvp(event_id: EventId, user: CurrentUser, session: DbSession):
+async def withdraw_rsvp(event_id: RowId, user: CurrentUser, session: DbSession):
     return await event_service.withdraw_rsvp(session=session, user=user, event_id=event_id)
 
 
 @router.get("/events/{event_id}/attendees", response_model=Page[Attendee])
-async def attendees(event_id: EventId, session: DbSession, page: Pagination,
+async def attendees(event_id: RowId, session: DbSession, page: Pagination,
                     rsvp_status: Annotated[RsvpStatus, Query(alias="status")] = "going"):
     items, next_cursor = await event_service.attendees(session=session, event_id=event_id,
                                                        status=rsvp_status, page=page)

@@ -7,8 +7,14 @@ from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
 from pydantic import (
-    AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field,
-    StringConstraints, model_validator,
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
 )
 
 RsvpStatus = Literal["going", "interested"]

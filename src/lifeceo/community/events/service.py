@@ -7,7 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lifeceo.community.events import repository
 from lifeceo.community.events.models import Event
 from lifeceo.community.events.schemas import (
-    Attendee, EventFilters, EventOut, Organizer, RsvpStatus,
+    Attendee,
+    EventFilters,
+    EventOut,
+    Organizer,
+    RsvpStatus,
 )
 from lifeceo.community.notifications.service import notification_service
 from lifeceo.community.users.models import User

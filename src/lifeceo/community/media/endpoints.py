@@ -3,7 +3,15 @@
 from typing import Annotated
 
 from fastapi import (
-    APIRouter, BackgroundTasks, Depends, File, Header, Request, Response, UploadFile, status,
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    File,
+    Header,
+    Request,
+    Response,
+    UploadFile,
+    status,
 )
 
 from lifeceo.community.media.models import Media
@@ -11,6 +19,7 @@ from lifeceo.community.media.schemas import MediaOut
 from lifeceo.community.media.service import etag_of, media_service, media_storage
 from lifeceo.community.users.dependencies import CurrentUser
 from lifeceo.platform.db.session import DbSession
+from lifeceo.platform.http.pagination import RowId
 from lifeceo.platform.storage import MediaStorage
 from lifeceo.settings import get_settings
 
@@ -36,14 +45,14 @@ async def upload_media(file: Annotated[UploadFile, File(description="a JPEG, PNG
 
 
 @router.get("/media/{media_id}", response_model=MediaOut)
-async def media_metadata(media_id: int, session: DbSession, request: Request):
+async def media_metadata(media_id: RowId, session: DbSession, request: Request):
     return _out(request, await media_service.get(session=session, media_id=media_id))
 
 
 @router.get("/media/{media_id}/content", name="media_content", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
                        304: {"description": "The client's copy is current"}})
-async def media_content(media_id: int, session: DbSession, storage: Storage,
+async def media_content(media_id: RowId, session: DbSession, storage: Storage,
                         if_none_match: Annotated[str | None, Header(max_length=1000)] = None):
     media, data = await media_service.content(session=session, storage=storage,
                                               media_id=media_id, if_none_match=if_none_match)
@@ -55,7 +64,7 @@ async def media_content(media_id: int, session: DbSession, storage: Storage,
 
 
 @router.delete("/media/{media_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_media(media_id: int, user: CurrentUser, session: DbSession, storage: Storage,
+async def delete_media(media_id: RowId, user: CurrentUser, session: DbSession, storage: Storage,
                        background: BackgroundTasks) -> Response:
     media = await media_service.delete(session=session, actor=user, media_id=media_id)
     # Background tasks run after the request's transaction has committed: if the commit fails,

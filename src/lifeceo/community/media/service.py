@@ -16,7 +16,11 @@ from lifeceo.community.media import repository
 from lifeceo.community.media.models import Media
 from lifeceo.community.users.models import User
 from lifeceo.errors import (
-    Forbidden, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
 )
 from lifeceo.platform.storage import MediaStorage, MissingObject
 from lifeceo.platform.storage.local import LocalDiskStorage

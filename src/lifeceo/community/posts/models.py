@@ -3,7 +3,15 @@
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, func, text,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column

@@ -1,20 +1,25 @@
 """HTTP endpoints of authentication, profiles and follows."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from lifeceo.community.users.dependencies import CSRF_COOKIE, SESSION_COOKIE, CurrentUser
 from lifeceo.community.users.schemas import (
-    AdminUpdate, FollowState, Login, LoginResult, Me, ProfileUpdate, PublicUser, Register,
+    AdminUpdate,
+    FollowState,
+    Login,
+    LoginResult,
+    Me,
+    ProfileUpdate,
+    PublicUser,
+    Register,
+    UsernamePath,
 )
 from lifeceo.community.users.service import csrf_token_for, user_service
 from lifeceo.platform.db.session import DbSession
-from lifeceo.platform.http.pagination import Page, PageParams, page_of, page_params
+from lifeceo.platform.http.pagination import Page, PageParams, Pagination, page_of
 from lifeceo.settings import get_settings
 
 router = APIRouter(tags=["users"])
-Pagination = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=Me)
@@ -59,24 +64,24 @@ async def update_me(body: ProfileUpdate, user: CurrentUser, session: DbSession):
 
 
 @router.get("/users/{username}", response_model=PublicUser)
-async def profile(username: str, session: DbSession):
+async def profile(username: UsernamePath, session: DbSession):
     return await user_service.get(session=session, username=username)
 
 
 @router.patch("/users/{username}/admin", response_model=Me)
-async def admin_update(username: str, body: AdminUpdate, user: CurrentUser, session: DbSession):
+async def admin_update(username: UsernamePath, body: AdminUpdate, user: CurrentUser, session: DbSession):
     return await user_service.admin_update(session=session, actor=user, username=username,
                                            changes=body.model_dump(exclude_unset=True))
 
 
 @router.post("/users/{username}/follow", response_model=FollowState)
-async def follow(username: str, user: CurrentUser, session: DbSession):
+async def follow(username: UsernamePath, user: CurrentUser, session: DbSession):
     followee = await user_service.follow(session=session, follower=user, username=username)
     return FollowState(following=True, followers_count=followee.followers_count)
 
 
 @router.delete("/users/{username}/follow", response_model=FollowState)
-async def unfollow(username: str, user: CurrentUser, session: DbSession):
+async def unfollow(username: UsernamePath, user: CurrentUser, session: DbSession):
     followee = await user_service.unfollow(session=session, follower=user, username=username)
     return FollowState(following=False, followers_count=followee.followers_count)
 
@@ -88,10 +93,10 @@ def _user_page(rows, page: PageParams) -> Page[PublicUser]:
 
 
 @router.get("/users/{username}/followers", response_model=Page[PublicUser])
-async def followers(username: str, session: DbSession, page: Pagination):
+async def followers(username: UsernamePath, session: DbSession, page: Pagination):
     return _user_page(await user_service.followers(session=session, username=username, page=page), page)
 
 
 @router.get("/users/{username}/following", response_model=Page[PublicUser])
-async def following(username: str, session: DbSession, page: Pagination):
+async def following(username: UsernamePath, session: DbSession, page: Pagination):
     return _user_page(await user_service.following(session=session, username=username, page=page), page)

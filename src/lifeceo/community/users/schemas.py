@@ -3,9 +3,13 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{3,30}$", to_lower=True)]
+USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,30}$"
+Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN, to_lower=True)]
+# In a path: anything else (a NUL byte, a megabyte) is a 422 before any SQL.
+UsernamePath = Annotated[str, Path(pattern=USERNAME_PATTERN)]
 # Long enough to resist guessing, short enough that argon2 is not a denial-of-service vector.
 Password = Annotated[str, Field(min_length=10, max_length=256)]
 TangoRole = Literal["leader", "follower", "teacher", "dj", "organizer"]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 import orjson
-from fastapi import Query
+from fastapi import Depends, Path, Query
 from pydantic import BaseModel
 
 from lifeceo.errors import BadRequest
@@ -54,6 +54,11 @@ def page_params(
         raise BadRequest(f"limit must be at most {settings.page_size_max}.")
     return PageParams(after=decode_cursor(cursor) if cursor else None,
                       limit=limit or settings.page_size_default)
+
+
+Pagination = Annotated[PageParams, Depends(page_params)]
+# A row id in a path, bounded so that an absurd id is a 422 rather than a failed bigint cast.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def page_of(rows: list, params: PageParams, key=lambda row: (row.created_at, row.id)) -> tuple[list, str | None]:
