@@ -145,6 +145,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_rsvps_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('event_id', 'user_id', name=op.f('pk_rsvps'))
     )
+    op.create_index('ix_rsvps_event_status_created', 'rsvps', ['event_id', 'status', 'created_at', 'user_id'], unique=False)
     op.create_index(op.f('ix_rsvps_user_id'), 'rsvps', ['user_id'], unique=False)
     op.create_table('comments',
     sa.Column('post_id', sa.BigInteger(), nullable=False),
@@ -177,6 +178,7 @@ def downgrade() -> None:
     op.drop_index('ix_comments_post_created', table_name='comments')
     op.drop_table('comments')
     op.drop_index(op.f('ix_rsvps_user_id'), table_name='rsvps')
+    op.drop_index('ix_rsvps_event_status_created', table_name='rsvps')
     op.drop_table('rsvps')
     op.drop_index('ix_posts_public_created', table_name='posts', postgresql_where=sa.text("visibility = 'public'"))
     op.drop_index('ix_posts_author_created', table_name='posts')

@@ -157,3 +157,11 @@ async def test_cursor_with_an_id_beyond_bigint_is_400(client):
     raw = base64.urlsafe_b64encode(b'["2026-01-01T00:00:00+00:00", 99999999999999999999]').decode()
     response = await client.get(f"/api/v1/users/bigint/followers?cursor={raw}")
     assert response.status_code == 400
+
+
+async def test_nul_characters_are_422_not_500(client):
+    headers = await factories.user(client, "nul_user")
+    assert (await client.patch("/api/v1/me", headers=headers, json={"bio": "a\x00b"})).status_code == 422
+    login = await client.post(LOGIN, json={"username": "nul\x00user", "password": "whatever pw"})
+    assert login.status_code == 422
+    assert (await client.get("/api/v1/users/nul%00user")).status_code == 422

@@ -14,9 +14,9 @@ from lifeceo.community.events.schemas import (
     Moment,
     RsvpRequest,
     RsvpStatus,
-    Tag,
 )
 from lifeceo.community.events.service import event_service
+from lifeceo.community.fields import Tag
 from lifeceo.community.users.dependencies import CurrentUser, OptionalViewer
 from lifeceo.platform.db.session import DbSession
 from lifeceo.platform.http.pagination import Page, Pagination, RowId

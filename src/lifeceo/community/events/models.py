@@ -65,4 +65,8 @@ class Rsvp(Base):
     status: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
-    __table_args__ = (CheckConstraint(f"status IN {RSVP_STATUSES}", name="status"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN {RSVP_STATUSES}", name="status"),
+        # The attendee list: one event's going (or interested) people in the order they joined.
+        Index("ix_rsvps_event_status_created", "event_id", "status", "created_at", "user_id"),
+    )

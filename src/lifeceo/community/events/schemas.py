@@ -10,12 +10,12 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     model_validator,
 )
+
+from lifeceo.community.fields import Tags, Text
 
 RsvpStatus = Literal["going", "interested"]
 
@@ -27,14 +27,6 @@ LATEST_MOMENT = datetime(2200, 1, 1, tzinfo=UTC)
 PRICE_MAX = Decimal("1000000")
 # Larger than any festival hall; a bigger number is a typo, not an event.
 CAPACITY_MAX = 100_000
-
-
-def _normalise_tag(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _dedupe(tags: list[str]) -> list[str]:
-    return list(dict.fromkeys(tags))
 
 
 def _within_window(moment: datetime) -> datetime:
@@ -59,13 +51,10 @@ def _iana_zone(name: str) -> str:
     return name
 
 
-Tag = Annotated[str, BeforeValidator(_normalise_tag),
-                StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
-Tags = Annotated[list[Tag], Field(max_length=10), AfterValidator(_dedupe)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=10_000)]
-City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Venue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Title = Text(strip=True, min_length=1, max_length=200)
+Description = Text(max_length=10_000)
+City = Text(strip=True, min_length=1, max_length=100)
+Venue = Text(strip=True, max_length=200)
 Moment = Annotated[AwareDatetime, AfterValidator(_within_window)]
 Timezone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_iana_zone)]
 Price = Annotated[Decimal, Field(ge=0, le=PRICE_MAX, max_digits=10, decimal_places=2),

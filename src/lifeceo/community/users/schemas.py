@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from lifeceo.community.fields import Text
+
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,30}$"
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN, to_lower=True)]
 # In a path: anything else (a NUL byte, a megabyte) is a 422 before any SQL.
@@ -25,15 +27,15 @@ class Register(BaseModel):
 
 class Login(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: Annotated[str, Field(min_length=1, max_length=254)]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    username: Text(min_length=1, max_length=254)
+    password: Text(min_length=1, max_length=256)
 
 
 class ProfileUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    display_name: Annotated[str, Field(max_length=80)] | None = None
-    bio: Annotated[str, Field(max_length=1000)] | None = None
-    city: Annotated[str, Field(max_length=100)] | None = None
+    display_name: Text(strip=True, max_length=80) | None = None
+    bio: Text(max_length=1000) | None = None
+    city: Text(strip=True, max_length=100) | None = None
     roles: Annotated[list[TangoRole], Field(max_length=5)] | None = None
 
 

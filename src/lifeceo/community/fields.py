@@ -1,0 +1,37 @@
+"""Field types shared by the request bodies of every noun."""
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+MAX_TAGS = 10
+
+
+def _without_nul(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; rejecting it here keeps it a 422 instead of a 500.
+    if "\x00" in text:
+        raise ValueError("text must not contain NUL characters")
+    return text
+
+
+def _normalised_tag(tag: str) -> str:
+    tag = tag.strip().lower()
+    if not TAG_PATTERN.fullmatch(tag):
+        raise ValueError("a tag is 1-40 of a-z, 0-9, '_' and '-', starting with a letter or digit")
+    return tag
+
+
+def _distinct(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+def Text(*, max_length: int, min_length: int = 0, strip: bool = False) -> type[str]:  # noqa: N802
+    """A string that PostgreSQL can store, of bounded length."""
+    return Annotated[str, StringConstraints(strip_whitespace=strip, min_length=min_length,
+                                            max_length=max_length), AfterValidator(_without_nul)]
+
+
+Tag = Annotated[str, Field(max_length=100), AfterValidator(_normalised_tag)]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_distinct)]
