@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from lifeceo.community.fields import Tags, Text
+from lifeceo.community.fields import PartialUpdate, Tags, Text
 
 RsvpStatus = Literal["going", "interested"]
 
@@ -82,10 +82,10 @@ class EventCreate(BaseModel):
         return self
 
 
-class EventUpdate(BaseModel):
+class EventUpdate(PartialUpdate):
     """Only the fields sent change; the end-after-start rule is checked on the merged event."""
 
-    model_config = ConfigDict(extra="forbid")
+    nullable = frozenset({"capacity"})
     title: Title | None = None
     description: Description | None = None
     city: City | None = None
@@ -97,14 +97,6 @@ class EventUpdate(BaseModel):
     price: Price | None = None
     # null: remove the limit.
     capacity: Capacity | None = None
-
-    @model_validator(mode="after")
-    def _only_capacity_may_be_null(self) -> "EventUpdate":
-        nulled = sorted(name for name in self.model_fields_set - {"capacity"}
-                        if getattr(self, name) is None)
-        if nulled:
-            raise ValueError(f"{', '.join(nulled)} cannot be null")
-        return self
 
 
 class RsvpRequest(BaseModel):

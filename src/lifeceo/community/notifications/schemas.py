@@ -5,6 +5,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lifeceo.platform.http.pagination import RowIdField
+
 
 class NotificationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -19,7 +21,7 @@ class NotificationOut(BaseModel):
 class MarkRead(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Omitted: mark every unread notification read.
-    ids: Annotated[list[int], Field(max_length=100)] | None = None
+    ids: Annotated[list[RowIdField], Field(max_length=100)] | None = None
 
 
 class MarkedRead(BaseModel):

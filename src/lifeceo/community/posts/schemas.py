@@ -1,17 +1,17 @@
 """Request and response bodies of posts, comments and likes."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from lifeceo.community.fields import Tags, Text
-from lifeceo.platform.http.pagination import MAX_ROW_ID
+from lifeceo.community.fields import PartialUpdate, Tags, Text
+from lifeceo.platform.http.pagination import RowIdField
 
 PostBody = Text(min_length=1, max_length=5000)
 CommentBody = Text(min_length=1, max_length=2000)
 Visibility = Literal["public", "followers", "private"]
-MediaId = Annotated[int, Field(strict=True, ge=1, le=MAX_ROW_ID)]
+MediaId = RowIdField
 
 
 class PostCreate(BaseModel):
@@ -22,20 +22,13 @@ class PostCreate(BaseModel):
     media_id: MediaId | None = None
 
 
-class PostUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PostUpdate(PartialUpdate):
+    nullable = frozenset({"media_id"})
     body: PostBody | None = None
     tags: Tags | None = None
     visibility: Visibility | None = None
     # null detaches the media; omitted leaves it as it is.
     media_id: MediaId | None = None
-
-    @field_validator("body", "tags", "visibility", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("omit the field to keep it; it cannot be null")
-        return value
 
 
 class CommentCreate(BaseModel):

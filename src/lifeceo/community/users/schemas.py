@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from lifeceo.community.fields import Text
+from lifeceo.community.fields import PartialUpdate, Text
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,30}$"
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN, to_lower=True)]
@@ -31,16 +31,14 @@ class Login(BaseModel):
     password: Text(min_length=1, max_length=256)
 
 
-class ProfileUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProfileUpdate(PartialUpdate):
     display_name: Text(strip=True, max_length=80) | None = None
     bio: Text(max_length=1000) | None = None
     city: Text(strip=True, max_length=100) | None = None
     roles: Annotated[list[TangoRole], Field(max_length=5)] | None = None
 
 
-class AdminUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AdminUpdate(PartialUpdate):
     groups: Annotated[list[Group], Field(max_length=20)] | None = None
     is_admin: bool | None = None
 

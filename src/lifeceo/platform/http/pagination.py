@@ -7,7 +7,7 @@ from typing import Annotated, Generic, TypeVar
 
 import orjson
 from fastapi import Depends, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lifeceo.errors import BadRequest
 from lifeceo.settings import get_settings
@@ -59,6 +59,8 @@ def page_params(
 Pagination = Annotated[PageParams, Depends(page_params)]
 # A row id in a path, bounded so that an absurd id is a 422 rather than a failed bigint cast.
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+# The same in a request body.
+RowIdField = Annotated[int, Field(strict=True, ge=1, le=MAX_ROW_ID)]
 
 
 def page_of(rows: list, params: PageParams, key=lambda row: (row.created_at, row.id)) -> tuple[list, str | None]:
