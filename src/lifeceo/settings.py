@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
+    # Proxies (Varnish, a load balancer) whose X-Forwarded-For/-Proto are believed; comma-separated.
+    forwarded_allow_ips: str = "127.0.0.1"
     # A worker that does not answer the supervisor's ping within this is killed and replaced.
     worker_healthcheck_timeout_seconds: float = 5.0
     # In-flight requests get this long to finish on shutdown or reload.

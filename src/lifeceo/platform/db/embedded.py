@@ -7,6 +7,8 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import structlog
@@ -61,7 +63,8 @@ class EmbeddedPostgres:
             )
             self._create_database()
         except BaseException:
-            self._unlock()
+            # Interrupted (SIGTERM, Ctrl-C) or failed after the server started: leave no postgres.
+            self._stop_after_failed_start()
             raise
         log.info("embedded postgres started", pgdata=str(self.pgdata))
         return self.url
@@ -72,6 +75,25 @@ class EmbeddedPostgres:
             if (self.pgdata / "postmaster.pid").exists():
                 self._pg_ctl("stop", "-w", "-m", "fast", "-t", "60")
                 log.info("embedded postgres stopped")
+        finally:
+            self._unlock()
+
+    def running_url(self) -> str | None:
+        """The URL of the server running in this data directory (started by another process)."""
+        # postmaster.pid lines: pid, data dir, start time, port, socket directory, ...
+        try:
+            lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+        except FileNotFoundError:
+            return None
+        if len(lines) < 5 or not lines[4]:
+            return None
+        return f"postgresql://postgres@/{DATABASE}?host={lines[4]}&port={lines[3]}"
+
+    def _stop_after_failed_start(self) -> None:
+        try:
+            self.stop()
+        except (RuntimeError, OSError) as exc:  # the original error is the one worth raising
+            log.warning("could not stop embedded postgres after a failed start", error=str(exc))
         finally:
             self._unlock()
 
@@ -164,3 +186,22 @@ class EmbeddedPostgres:
             mode = parent.stat().st_mode
             if not mode & 0o001:
                 parent.chmod(mode | 0o001)
+
+
+@contextmanager
+def cluster_url(data_dir: Path) -> Iterator[str]:
+    """For one command (migrate, seed, ...): the server of the `lifeceo serve` that owns the data
+    directory, or else one started for the duration of the block."""
+    server = EmbeddedPostgres(data_dir)
+    try:
+        url = server.start()
+    except DataDirInUse:
+        running = server.running_url()
+        if running is None:
+            raise
+        yield running
+        return
+    try:
+        yield url
+    finally:
+        server.stop()

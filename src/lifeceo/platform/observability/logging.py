@@ -55,3 +55,5 @@ def configure_logging(*, log_format: str = "auto", level: str = "INFO", env: str
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # Alembic announces each of its plugins at INFO in every process that imports it.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -1,0 +1,203 @@
+"""The `lifeceo` command: serve, migrate, seed, create-admin, doctor."""
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+# Imports of the application stay inside the commands: uvicorn's spawned workers re-import this
+# module (the console script's __main__) before they answer the supervisor's health check, and
+# the full import takes seconds on a busy 2-core machine.
+
+# Markdown: docstring paragraphs are re-wrapped to the terminal instead of keeping source breaks.
+app = typer.Typer(name="lifeceo", no_args_is_help=True, add_completion=False,
+                  rich_markup_mode="markdown",
+                  help="A community platform whose infrastructure is the product.")
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    # soft_wrap: the message stays one line in logs and pipes, where the width is a guess.
+    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.callback()
+def main() -> None:
+    from lifeceo.platform.observability.logging import configure_logging
+    from lifeceo.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level, env=settings.env)
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    """LIFECEO_DATABASE_URL, or the embedded server (a running `serve`'s, or one just for this)."""
+    from lifeceo.platform.db.embedded import DataDirInUse, cluster_url
+    from lifeceo.settings import get_settings
+
+    settings = get_settings()
+    if settings.database_url:
+        yield settings.database_url
+        return
+    try:
+        with cluster_url(settings.data_dir) as url:
+            yield url
+    except DataDirInUse as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def serve(
+    workers: Annotated[int | None, typer.Option(min=1, help="Web worker processes "
+                                                "[default: LIFECEO_WORKERS, 2]")] = None,
+    host: Annotated[str | None, typer.Option(help="[default: LIFECEO_HOST, 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="[default: LIFECEO_PORT, 8000]")] = None,
+    reload: Annotated[bool, typer.Option(help="One process that restarts on code changes "
+                                              "(development).")] = False,
+    demo_data: Annotated[bool, typer.Option(help="Seed a small demo community if the database "
+                                                 "has no users yet.")] = False,
+) -> None:
+    """Start the embedded PostgreSQL (unless LIFECEO_DATABASE_URL is set), migrate, and serve.
+
+    A supervisor keeps the workers alive: a worker that dies is replaced, SIGHUP restarts them one
+    by one, SIGTERM or Ctrl-C lets in-flight requests finish, then stops PostgreSQL.
+    """
+    from lifeceo.serve import ServeError, ServeOptions
+    from lifeceo.serve import serve as run_server
+    from lifeceo.settings import get_settings
+
+    settings = get_settings()
+    options = ServeOptions(workers=workers or settings.workers, host=host or settings.host,
+                           port=port or settings.port, reload=reload, demo_data=demo_data)
+    try:
+        code = run_server(options, console)
+    except ServeError as exc:
+        raise fail(str(exc)) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations up to head (the embedded database if no URL is set)."""
+    from lifeceo.platform.db import migrations
+
+    with database() as url:
+        migrations.upgrade(url)
+    console.print(f"[green]migrated[/green] to {', '.join(sorted(migrations.head_revisions()))}")
+
+
+@app.command()
+def seed(
+    users: Annotated[int, typer.Option(min=0, help="Users to add.")] = 1_000,
+    posts: Annotated[int, typer.Option(min=0, help="Posts to add.")] = 10_000,
+    events: Annotated[int, typer.Option(min=0, help="Events to add.")] = 500,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 1,
+) -> None:
+    """Add deterministic demo data: users, follows, posts, likes, comments, events, RSVPs.
+
+    Migrates first. Users are named user00001, user00002, ... and all share the password
+    'tango-demo-2024'. Seeding a database that already has such users continues the numbering
+    after the highest one, so repeated runs add on top. Without new users, posts and events are
+    written by the existing ones. Everything is added in one transaction: all or nothing.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from lifeceo.platform.db import migrations
+    from lifeceo.seed import DEMO_PASSWORD, SeedError, seed_database
+
+    columns = (TextColumn("{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    started = time.perf_counter()
+    with database() as url:
+        migrations.upgrade(url)
+        try:
+            with Progress(*columns, console=console) as progress:
+                summary = seed_database(url, users=users, posts=posts, events=events, seed=seed,
+                                        progress=progress)
+        except SeedError as exc:
+            raise fail(str(exc)) from None
+    console.print(
+        f"[green]seeded[/green] in {time.perf_counter() - started:.1f} s: {summary.users} users, "
+        f"{summary.follows} follows, {summary.posts} posts, {summary.likes} likes, "
+        f"{summary.comments} comments, {summary.events} events, {summary.rsvps} RSVPs",
+        soft_wrap=True)
+    if summary.first_username:
+        console.print(f"log in as {summary.first_username} with the password {DEMO_PASSWORD}")
+
+
+@app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Argument(help="An existing user to promote, or a new one.")],
+    email: Annotated[str | None, typer.Option(help="For a new user; prompted if missing.")] = None,
+    password: Annotated[str | None, typer.Option(
+        help="For a new user; prompted (hidden, twice) if missing.")] = None,
+) -> None:
+    """Make USERNAME an administrator, creating the account if it does not exist."""
+    from pydantic import ValidationError
+
+    from lifeceo import admin
+    from lifeceo.community.users.schemas import Register
+    from lifeceo.errors import LifeceoError
+    from lifeceo.settings import get_settings
+
+    settings = get_settings()
+    with database() as url:
+        if asyncio.run(admin.promote(settings, url, username=username)):
+            console.print(f"[green]{username.lower()} is now an administrator[/green]")
+            return
+        email = email or typer.prompt("Email")
+        password = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            account = Register.model_validate(
+                {"username": username, "email": email, "password": password})
+            asyncio.run(admin.create(settings, url, account=account))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+                                 for error in exc.errors())
+            raise fail(problems) from None
+        except LifeceoError as exc:
+            raise fail(str(exc)) from None
+    console.print(f"[green]created administrator {account.username}[/green]")
+
+
+@app.command()
+def doctor() -> None:
+    """Show the effective configuration (secrets masked) and check every dependency.
+
+    Exits 1 if any check fails.
+    """
+    from rich.table import Table
+
+    from lifeceo import doctor as checks
+    from lifeceo.settings import get_settings
+
+    settings = get_settings()
+    configuration = Table("setting", "value", title="configuration", title_justify="left")
+    for name, value in checks.effective_configuration(settings).items():
+        configuration.add_row(name, value)
+    console.print(configuration)
+    results = checks.run_checks(settings)
+    table = Table("check", "status", "detail", title="checks", title_justify="left")
+    for result in results:
+        table.add_row(result.name, "[green]ok[/green]" if result.ok else "[red]FAIL[/red]",
+                      result.detail)
+    console.print(table)
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,134 @@
+"""`lifeceo serve`: the embedded database if none is configured, migrations, then uvicorn's
+supervisor (crash respawn, SIGHUP graceful restart, SIGTERM/SIGINT graceful shutdown)."""
+
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from rich.console import Console
+
+from lifeceo.platform.db.embedded import DataDirInUse, EmbeddedPostgres
+from lifeceo.platform.observability.logging import configure_logging
+from lifeceo.settings import Settings, get_settings
+
+# Alembic, SQLAlchemy, the models and uvicorn are imported once the data directory is ours: a
+# second `serve` on a data directory in use then refuses in a second instead of several.
+
+log = structlog.get_logger(__name__)
+# create_app configures each worker's logging from the settings it reads.
+APP_FACTORY = "lifeceo.app:create_app"
+SOURCE_DIR = Path(__file__).resolve().parent
+# Enough to click around: a few pages of feed, a calendar with something every week.
+DEMO_USERS, DEMO_POSTS, DEMO_EVENTS, DEMO_SEED = 50, 500, 30, 2024
+
+
+class ServeError(RuntimeError):
+    """`lifeceo serve` cannot start; the message says why."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    workers: int
+    host: str
+    port: int
+    reload: bool
+    demo_data: bool
+
+
+def serve(options: ServeOptions, console: Console) -> int:
+    """Runs until SIGTERM or SIGINT; returns the process exit code."""
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level, env=settings.env)
+    # Until uvicorn's supervisor installs its handlers, SIGTERM must unwind through the finally
+    # blocks (stopping PostgreSQL) instead of killing the process where it stands.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        return _serve(settings, options, console)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _serve(settings: Settings, options: ServeOptions, console: Console) -> int:
+    embedded = None
+    if settings.database_url is None:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        try:
+            url = embedded.start()
+        except DataDirInUse as exc:
+            raise ServeError(str(exc)) from None
+        # The spawned workers inherit the environment, so they find the same server.
+        os.environ["LIFECEO_DATABASE_URL"] = url
+        get_settings.cache_clear()
+        settings = get_settings()
+    try:
+        from lifeceo.platform.db import migrations
+
+        migrations.upgrade(settings.database_url)
+        # Generated once here, not raced by the workers.
+        settings.resolved_secret_key()
+        if options.demo_data:
+            _seed_demo_data(settings.database_url, console)
+        return _run_uvicorn(settings, options)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _raise_keyboard_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _seed_demo_data(database_url: str, console: Console) -> None:
+    from sqlalchemy import create_engine as create_sync_engine
+    from sqlalchemy import func, select
+
+    from lifeceo.community.users.models import User
+    from lifeceo.platform.db.engine import sqlalchemy_url
+    from lifeceo.seed import DEMO_PASSWORD, seed_database
+
+    engine = create_sync_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.connect() as connection:
+            has_users = connection.scalar(select(func.count()).select_from(User)) > 0
+    finally:
+        engine.dispose()
+    if has_users:
+        console.print("[dim]demo data: the database already has users, nothing added[/dim]")
+        return
+    summary = seed_database(database_url, users=DEMO_USERS, posts=DEMO_POSTS, events=DEMO_EVENTS,
+                            seed=DEMO_SEED)
+    console.print(f"[green]demo data added[/green]: {summary.users} users, {summary.posts} posts, "
+                  f"{summary.events} events. Log in as [bold]{summary.first_username}[/bold] "
+                  f"with the password [bold]{DEMO_PASSWORD}[/bold]", soft_wrap=True)
+
+
+def _run_uvicorn(settings: Settings, options: ServeOptions) -> int:
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import ChangeReload, Multiprocess
+
+    config = uvicorn.Config(
+        APP_FACTORY, factory=True, host=options.host, port=options.port,
+        workers=1 if options.reload else options.workers, reload=options.reload,
+        reload_dirs=[str(SOURCE_DIR)] if options.reload else None,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
+        log_config=None, access_log=False,
+        # Behind Varnish or a load balancer on the allowed addresses, X-Forwarded-For/-Proto give
+        # the client's address and scheme.
+        proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+    socket = config.bind_socket()
+    if options.reload:
+        ChangeReload(config, target=uvicorn.Server(config).run, sockets=[socket]).run()
+        return 0
+    # The supervisor even for one worker: a worker that dies or hangs is always replaced.
+    supervisor = Multiprocess(config, sockets=[socket])
+    supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        log.error("a worker failed to start; see its error above")
+        return STARTUP_FAILURE
+    return 0
+

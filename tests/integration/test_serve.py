@@ -1,0 +1,169 @@
+"""The real `lifeceo serve --workers 2` on the embedded database, driven over HTTP and signals.
+
+The tests share one server, started once for the module; the last one shuts it down."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+pytestmark = pytest.mark.slow
+
+LIFECEO = Path(sys.executable).with_name("lifeceo")
+# Fresh data dir: initdb, two workers importing the application; generous for a loaded machine.
+READY_TIMEOUT_SECONDS = 90
+PASSWORD = "milonga-password"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_process(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if key != "LIFECEO_DATABASE_URL"}
+    env["LIFECEO_DATA_DIR"] = str(data_dir)
+    with log.open("ab") as output:
+        return subprocess.Popen([str(LIFECEO), "serve", "--workers", "2", "--port", str(port)],
+                                env=env, stdout=output, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    data_dir: Path
+    url: str
+    log: Path
+
+    def workers(self) -> set[int]:
+        """Live worker processes (a killed one is a zombie until the supervisor reaps it)."""
+        pids = set()
+        for child in psutil.Process(self.process.pid).children():
+            try:
+                if "spawn_main" in " ".join(child.cmdline()):
+                    pids.add(child.pid)
+            except psutil.ZombieProcess:
+                pass
+        return pids
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{self.url}/api/health/ready").json()["status"] == "pass":
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"not ready in {READY_TIMEOUT_SECONDS} s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    directory = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    log = directory / "serve.log"
+    running = Server(serve_process(directory / "data", port, log), directory / "data",
+                     f"http://127.0.0.1:{port}", log)
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.process.terminate()
+            running.process.wait(60)
+
+
+def register_and_login(http: httpx.Client, username: str) -> dict[str, str]:
+    registered = http.post("/api/v1/auth/register", json={
+        "username": username, "email": f"{username}@example.org", "password": PASSWORD})
+    assert registered.status_code == 201, registered.text
+    login = http.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    http.cookies.clear()
+    return {"Authorization": f"Bearer {login.json()['token']}"}
+
+
+def test_register_login_post_follow_and_home_feed_over_http(server):
+    with httpx.Client(base_url=server.url) as http:
+        ana = register_and_login(http, "ana")
+        bob = register_and_login(http, "bob")
+        assert http.get("/api/v1/me", headers=ana).json()["username"] == "ana"
+        post = http.post("/api/v1/posts", headers=bob, json={"body": "Milonga tonight!",
+                                                             "tags": ["milonga"]})
+        assert post.status_code == 201, post.text
+        followed = http.post("/api/v1/users/bob/follow", headers=ana)
+        assert followed.json() == {"following": True, "followers_count": 1}
+        feed = http.get("/api/v1/feed", headers=ana)
+        assert feed.status_code == 200, feed.text
+        assert [item["body"] for item in feed.json()["items"]] == ["Milonga tonight!"]
+        echoed = http.get("/api/health", headers={"X-Request-ID": "trace-me-123"})
+        assert echoed.headers["x-request-id"] == "trace-me-123"
+
+
+def test_a_killed_worker_is_replaced_while_the_other_serves(server):
+    workers = server.workers()
+    assert len(workers) == 2
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 2
+    replaced = False
+    while time.monotonic() < deadline and not replaced:
+        # A new connection per request: the kernel hands it to a live worker.
+        assert httpx.get(f"{server.url}/api/health").status_code == 200
+        current = server.workers()
+        replaced = victim not in current and len(current) == 2
+        time.sleep(0.1)
+    assert replaced, server.workers()
+    server.wait_ready()
+
+
+def test_a_second_serve_on_the_same_data_dir_refuses_and_leaves_the_first_alone(server):
+    second = serve_process(server.data_dir, free_port(), server.log.with_name("second.log"))
+    assert second.wait(60) == 1
+    assert "is in use by another lifeceo process" in server.log.with_name("second.log").read_text()
+    assert httpx.get(f"{server.url}/api/health/ready").json()["status"] == "pass"
+
+
+def test_sigterm_finishes_in_flight_requests_then_stops_postgres(server):
+    with httpx.Client(base_url=server.url) as http:
+        register_and_login(http, "leaving")
+    postmaster_pid = int((server.data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+    body = f'{{"username": "leaving", "password": "{PASSWORD}"}}'.encode()
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: test\r\n"
+                     b"Content-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+        time.sleep(0.5)  # the worker has parsed the headers: the request is in flight
+        log_size = server.log.stat().st_size
+        server.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while server.log.read_bytes()[log_size:].count(b"Shutting down") < 2:
+            assert time.monotonic() < deadline, "the workers did not start shutting down"
+            time.sleep(0.1)
+        conn.sendall(body[10:])
+        response = conn.recv(65536)
+    assert response.startswith(b"HTTP/1.1 200"), response[:200]
+    assert server.process.wait(30) == 0
+    pgdata = str(server.data_dir / "pgdata")
+    leftovers = [process.pid for process in psutil.process_iter(["cmdline"])
+                 if any(pgdata in argument for argument in process.info["cmdline"] or ())]
+    assert leftovers == []
+    # pg_ctl daemonises the postmaster, so the machine's init reaps it, shortly after it exits.
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(postmaster_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not psutil.pid_exists(postmaster_pid)
