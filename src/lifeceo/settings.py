@@ -60,6 +60,41 @@ class Settings(BaseSettings):
     # Sessions are revocable and stored hashed; a month matches what community sites use.
     session_ttl_seconds: int = 30 * 24 * 3600
 
+    # Cache (lifeceo.platform.cache). Off: every read goes to PostgreSQL (the bench's baseline).
+    cache_enabled: bool = True
+    # L1 is per process; two workers x 64 MiB is small next to PostgreSQL's shared buffers.
+    cache_l1_max_entries: int = 20_000
+    cache_l1_max_bytes: int = 64 * 1024 * 1024
+    # A Redis round trip on loopback or a LAN is well under 1 ms; past this, serve from L1.
+    cache_redis_timeout_ms: int = 50
+    # Consecutive Redis failures that open the circuit, and the first half-open probe delay
+    # (doubling up to the maximum while Redis stays down).
+    cache_breaker_failures: int = 3
+    cache_breaker_probe_seconds: float = 0.5
+    cache_breaker_probe_max_seconds: float = 5.0
+    # Below this many lookups in a window no hit ratio is reported: 0 of 0 is not 0 %.
+    cache_stats_min_samples: int = 100
+
+    # Rate limits (lifeceo.platform.ratelimit), in the `limits` notation; numbers from the
+    # platform this project re-implements.
+    ratelimit_enabled: bool = True
+    ratelimit_auth: str = "5/15minutes"
+    ratelimit_registration: str = "3/hour"
+    ratelimit_password_reset: str = "3/hour"
+    ratelimit_uploads: str = "10/15minutes"
+    ratelimit_content: str = "100/minute"
+    ratelimit_api: str = "100/minute"
+    ratelimit_events: str = "10/day"
+    ratelimit_follows: str = "20/hour"
+
+    # HTTP: responses smaller than this are not worth the CPU of compressing (one TCP segment).
+    compress_min_bytes: int = 1400
+    # Anonymous public reads may be cached by Varnish and browsers this long, and served stale
+    # this much longer while revalidating or while the backend is failing.
+    http_public_max_age_seconds: int = 10
+    http_stale_while_revalidate_seconds: int = 30
+    http_stale_if_error_seconds: int = 86_400
+
     _generated_secret_key: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
