@@ -96,3 +96,6 @@ async def session(app):
     """A database session for arranging data directly; committed by the test when needed."""
     async with app.state.sessionmaker() as db:
         yield db
+
+
+from tests.redis_server import redis_server  # noqa: E402, F401  (a fixture for every test)
