@@ -4,6 +4,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +19,8 @@ app = typer.Typer(name="lifeceo", no_args_is_help=True, add_completion=False,
                   rich_markup_mode="markdown",
                   help="A community platform whose infrastructure is the product.")
 console = Console()
+# The benchmark logs in this many seeded users (lifeceo.bench.workloads.LOGGED_IN_USERS).
+LOGGED_IN_USERS_MIN = 50
 errors = Console(stderr=True)
 
 
@@ -197,6 +200,50 @@ def doctor() -> None:
     console.print(table)
     if not all(result.ok for result in results):
         raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    workloads: Annotated[str, typer.Option(
+        help="Comma-separated: hello, feed-cached, feed-first, feed-deep, mixed, feed-uncached.")]
+        = "hello,feed-cached,feed-first,feed-deep,mixed,feed-uncached",
+    connections: Annotated[str, typer.Option(help="Comma-separated connection counts.")]
+        = "100,1000",
+    seconds: Annotated[float, typer.Option(min=1, help="Measured time per run.")] = 10,
+    workers: Annotated[int, typer.Option(min=1, help="Server worker processes.")] = 2,
+    threads: Annotated[int, typer.Option(min=1, help="wrk threads.")] = 2,
+    users: Annotated[int, typer.Option(min=LOGGED_IN_USERS_MIN)] = 10_000,
+    posts: Annotated[int, typer.Option(min=1)] = 100_000,
+    events: Annotated[int, typer.Option(min=1)] = 5_000,
+    data_dir: Annotated[Path, typer.Option(help="Its own data set, reused across runs.")]
+        = Path(".lifeceo-bench"),
+    output_dir: Annotated[Path, typer.Option(help="Where the JSON and Markdown reports go.")]
+        = Path("bench/results"),
+) -> None:
+    """Drive a real `lifeceo serve` with wrk and report every workload as a ratio of `hello`.
+
+    Seeds the data set on first use (reused afterwards), runs each workload after a short warm-up
+    at each connection count, and writes bench/results/bench-TIME.json and bench-TIME.md.
+    """
+    from lifeceo.bench.runner import ALL_WORKLOADS, BenchOptions, run
+
+    chosen = tuple(name.strip() for name in workloads.split(",") if name.strip())
+    unknown = sorted(set(chosen) - set(ALL_WORKLOADS))
+    if unknown or not chosen:
+        raise fail(f"unknown workloads: {', '.join(unknown) or '(none given)'}")
+    try:
+        counts = tuple(int(count) for count in connections.split(","))
+    except ValueError:
+        raise fail("--connections takes comma-separated whole numbers") from None
+    options = BenchOptions(
+        data_dir=data_dir.resolve(), output_dir=output_dir, users=users, posts=posts,
+        events=events, workers=workers, threads=threads, seconds=seconds, connections=counts,
+        workloads=chosen)
+    try:
+        report = run(options, console)
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"[green]report[/green]: {report} and {report.with_suffix('.json')}")
 
 
 if __name__ == "__main__":

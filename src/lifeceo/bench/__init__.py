@@ -1,0 +1,1 @@
+"""`lifeceo bench`: wrk against a real `lifeceo serve`, every figure a ratio to `hello` in the same run."""

@@ -1,0 +1,81 @@
+"""The benchmark's JSON and Markdown reports, with every workload's rps as a ratio to `hello`."""
+
+import json
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lifeceo.bench.wrk import Result
+
+
+@dataclass(frozen=True)
+class Measurement:
+    workload: str
+    connections: int
+    result: Result
+
+
+@dataclass
+class Report:
+    settings: dict[str, object]
+    measurements: list[Measurement] = field(default_factory=list)
+    # Server-side hit ratio over the mixed run, None where the server reported none.
+    hit_ratio: float | None = None
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def rps(self, workload: str, connections: int) -> float | None:
+        for measurement in self.measurements:
+            if measurement.workload == workload and measurement.connections == connections:
+                return measurement.result.rps
+        return None
+
+    def ratio(self, workload: str, connections: int) -> float | None:
+        hello, rps = self.rps("hello", connections), self.rps(workload, connections)
+        return round(rps / hello, 3) if hello and rps is not None else None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "started_at": self.started_at,
+            "machine": {"cpus": _cpus(), "python": platform.python_version()},
+            "settings": self.settings,
+            "hit_ratio": self.hit_ratio,
+            "measurements": [
+                {"workload": m.workload, "connections": m.connections, **asdict(m.result),
+                 "rps": round(m.result.rps, 1), "ratio_to_hello": self.ratio(m.workload,
+                                                                              m.connections)}
+                for m in self.measurements
+            ],
+        }
+
+    def as_markdown(self) -> str:
+        lines = [
+            f"# lifeceo bench, {self.started_at}",
+            "",
+            f"{_cpus()} CPUs; settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
+            "",
+            "| workload | connections | rps | × hello | p50 ms | p95 ms | p99 ms | errors | non-2xx |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for m in self.measurements:
+            r = m.result
+            ratio = self.ratio(m.workload, m.connections)
+            lines.append(f"| {m.workload} | {m.connections} | {r.rps:,.0f} | "
+                         f"{'' if ratio is None else f'{ratio:.2f}'} | {r.p50_ms:.1f} | "
+                         f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | {r.non_2xx_3xx} |")
+        lines += ["", "Server-side cache hit ratio during `mixed`: "
+                  + ("not reported" if self.hit_ratio is None else f"{self.hit_ratio:.1%}"), ""]
+        return "\n".join(lines)
+
+    def write(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        stem = directory / f"bench-{self.started_at.replace(':', '')}"
+        stem.with_suffix(".json").write_text(json.dumps(self.as_json(), indent=2) + "\n")
+        markdown = stem.with_suffix(".md")
+        markdown.write_text(self.as_markdown())
+        return markdown
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0))

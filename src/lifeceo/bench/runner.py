@@ -1,0 +1,102 @@
+"""Seed (or reuse) the data set, run each workload against a real server, write the reports."""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from lifeceo.bench import workloads, wrk
+from lifeceo.bench.report import Measurement, Report
+from lifeceo.bench.server import BenchServer, run_cli
+
+ALL_WORKLOADS = ("hello", "feed-cached", "feed-first", "feed-deep", "mixed", "feed-uncached")
+# Workloads measured against a server with the cache turned off.
+UNCACHED = frozenset({"feed-uncached"})
+SEED_MARKER = "bench-seed.txt"
+# Before each measured run: fill caches and connection pools, let the workers settle.
+WARMUP_SECONDS = 2
+WARMUP_CONNECTIONS = 50
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    data_dir: Path
+    output_dir: Path
+    users: int
+    posts: int
+    events: int
+    workers: int
+    threads: int
+    seconds: float
+    connections: tuple[int, ...]
+    workloads: tuple[str, ...]
+
+
+def run(options: BenchOptions, console: Console) -> Path:
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    _ensure_data_set(options, console)
+    report = Report(settings={
+        "workers": options.workers, "wrk_threads": options.threads, "seconds": options.seconds,
+        "users": options.users, "posts": options.posts, "events": options.events,
+    })
+    log = options.data_dir / "bench-server.log"
+    cached = [w for w in options.workloads if w not in UNCACHED]
+    uncached = [w for w in options.workloads if w in UNCACHED]
+    for group, overrides in ((cached, {}), (uncached, {"LIFECEO_CACHE_ENABLED": "false"})):
+        if not group:
+            continue
+        # `hello` touches no cache, so the cached server's run is the baseline of both groups.
+        with BenchServer(options.data_dir, workers=options.workers, log=log,
+                         overrides=overrides) as server:
+            fixtures = workloads.gather(server.url)
+            for workload in group:
+                lines = workloads.requests_for(workload, fixtures)
+                _measure(server.url, workload, lines, options, report, console)
+                if workload == "mixed":
+                    report.hit_ratio = _hit_ratio(server.url, fixtures)
+    path = report.write(options.output_dir)
+    console.print(report.as_markdown())
+    return path
+
+
+def _ensure_data_set(options: BenchOptions, console: Console) -> None:
+    wanted = f"{options.users} {options.posts} {options.events}"
+    marker = options.data_dir / SEED_MARKER
+    if marker.exists() and marker.read_text().strip() == wanted:
+        console.print(f"reusing the data set in {options.data_dir}")
+        return
+    if marker.exists():
+        raise RuntimeError(f"{options.data_dir} holds a data set of another size "
+                           f"({marker.read_text().strip()}); use another --data-dir")
+    console.print(f"seeding {options.users} users, {options.posts} posts, {options.events} events")
+    started = time.perf_counter()
+    run_cli(options.data_dir, "seed", "--users", str(options.users), "--posts",
+            str(options.posts), "--events", str(options.events), "--seed", "1")
+    # The first seeded user reads the server's cache statistics, an admin route.
+    run_cli(options.data_dir, "create-admin", "user00001")
+    marker.write_text(wanted + "\n")
+    console.print(f"seeded in {time.perf_counter() - started:.1f} s")
+
+
+def _measure(url: str, workload: str, lines: list, options: BenchOptions, report: Report,
+             console: Console) -> None:
+    wrk.run(url, lines, connections=WARMUP_CONNECTIONS, seconds=min(WARMUP_SECONDS, options.seconds),
+            threads=options.threads)
+    for connections in options.connections:
+        result = wrk.run(url, lines, connections=connections, seconds=options.seconds,
+                         threads=options.threads)
+        console.print(f"{workload:>13} c={connections:<5} {result.rps:>9,.0f} rps  "
+                      f"p99 {result.p99_ms:.1f} ms  errors {result.errors}  "
+                      f"non-2xx {result.non_2xx_3xx}")
+        report.measurements.append(Measurement(workload, connections, result))
+
+
+def _hit_ratio(url: str, fixtures: workloads.Fixtures) -> float | None:
+    """The server's own 1-minute hit ratio, from its admin cache endpoint (absent: None)."""
+    response = httpx.get(f"{url}/api/v1/admin/cache",
+                         headers={"Authorization": f"Bearer {fixtures.tokens[0]}"}, timeout=10)
+    if response.status_code != 200:
+        return None
+    return response.json().get("hit_ratio_1m")
