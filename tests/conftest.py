@@ -82,6 +82,8 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     async with application.state.engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    # Ids repeat after RESTART IDENTITY: cached entries would describe rows that are gone.
+    await application.state.cache.clear_local()
 
 
 @pytest.fixture

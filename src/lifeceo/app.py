@@ -10,15 +10,33 @@ from lifeceo.community.feed.endpoints import router as feed_router
 from lifeceo.community.media.endpoints import router as media_router
 from lifeceo.community.notifications.endpoints import router as notifications_router
 from lifeceo.community.posts.endpoints import router as posts_router
+from lifeceo.community.users.dependencies import SESSION_COOKIE, optional_viewer
 from lifeceo.community.users.endpoints import router as users_router
 from lifeceo.errors import LifeceoError
+from lifeceo.platform.batch.endpoints import router as batch_router
+from lifeceo.platform.cache import Cache, cache_check
+from lifeceo.platform.cache.endpoints import router as cache_router
 from lifeceo.platform.db.engine import create_engine, create_sessionmaker
 from lifeceo.platform.health import HealthRegistry
 from lifeceo.platform.health.database import database_check
 from lifeceo.platform.health.endpoints import router as health_router
 from lifeceo.platform.http import problems
 from lifeceo.platform.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from lifeceo.platform.httpcache import (
+    CachePolicy,
+    CachePolicyMiddleware,
+    CompressionMiddleware,
+    ETagMiddleware,
+    PurgeOnWriteMiddleware,
+    purger_for,
+)
 from lifeceo.platform.observability.logging import configure_logging
+from lifeceo.platform.ratelimit import (
+    RateLimitHeadersMiddleware,
+    rate_limit,
+    rate_limiter_for,
+    ratelimit_check,
+)
 from lifeceo.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -41,11 +59,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.health = HealthRegistry()
         app.state.health.add("database", database_check(engine))
+        app.state.cache = Cache.from_settings(settings, engine=engine)
+        await app.state.cache.start()
+        app.state.health.add("cache", cache_check(app.state.cache))
+        app.state.rate_limiter = rate_limiter_for(settings)
+        if app.state.rate_limiter is not None:
+            app.state.health.add("ratelimit", ratelimit_check(app.state.rate_limiter))
         app.state.startup_seconds = round(time.monotonic() - started, 3)
         try:
             yield
         finally:
+            # Before the engine: its invalidation listener and publisher use the database.
+            await app.state.cache.close()
             await engine.dispose()
+            if app.state.rate_limiter is not None:
+                await app.state.rate_limiter.close()
 
     app = FastAPI(
         title="lifeceo",
@@ -53,14 +81,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A community platform: users, posts, events, feed, notifications, media.",
         lifespan=lifespan,
     )
-    api = APIRouter(prefix=API_PREFIX)
+    # Every API request counts against the general quota, the user's when logged in (the token
+    # is looked up once per request; the endpoints that need the viewer reuse the answer).
+    api = APIRouter(prefix=API_PREFIX, dependencies=[rate_limit("api", viewer=optional_viewer)])
     for router in (users_router, posts_router, feed_router, events_router, notifications_router,
-                   media_router):
+                   media_router, batch_router, cache_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        overrides={f"{API_PREFIX}/media": settings.max_upload_bytes})
+    # HTTP caching, innermost first (each add_middleware wraps the ones before it). The policy
+    # sets Cache-Control and Vary, which the ETag middleware must see to repeat them on a 304;
+    # the ETag is taken over the identity body, so compression, which gives encoded bodies their
+    # own -br/-gzip tag and strips that suffix from If-None-Match, sits outside both.
+    app.add_middleware(CachePolicyMiddleware, policy=CachePolicy.from_settings(
+        settings, session_cookie=SESSION_COOKIE))
+    app.add_middleware(PurgeOnWriteMiddleware, purger=purger_for(settings.varnish_purge_urls))
+    app.add_middleware(ETagMiddleware)
+    app.add_middleware(CompressionMiddleware, min_bytes=settings.compress_min_bytes)
+    # Outside the cache policy: it leaves the per-client counts off responses shared caches keep.
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     http_public_max_age_seconds: int = 10
     http_stale_while_revalidate_seconds: int = 30
     http_stale_if_error_seconds: int = 86_400
+    # Varnish instances to purge by surrogate key after writes (comma-separated http URLs).
+    varnish_purge_urls: str = ""
 
     _generated_secret_key: str | None = PrivateAttr(default=None)
 

@@ -285,7 +285,8 @@ async def test_listing_costs_the_same_queries_for_any_number_of_events(client, a
         created = await create(client, organizer, title=f"more-{index}")
         await client.post(f"{EVENTS}/{created['id']}/rsvp", headers=viewer,
                           json={"status": "interested"})
-    assert await queries_for_listing() == few
+    # The organizer's byline is cached by then: never more, whatever the number of events.
+    assert await queries_for_listing() <= few
     items = (await client.get(EVENTS, headers=viewer)).json()["items"]
     assert [item["my_rsvp"] for item in items] == ["going"] + ["interested"] * 6
     assert {item["organizer"]["username"] for item in items} == {"counter"}

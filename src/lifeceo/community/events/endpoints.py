@@ -17,9 +17,11 @@ from lifeceo.community.events.schemas import (
 )
 from lifeceo.community.events.service import event_service
 from lifeceo.community.fields import Tag
-from lifeceo.community.users.dependencies import CurrentUser, OptionalViewer
+from lifeceo.community.users.dependencies import CurrentUser, OptionalViewer, optional_viewer
+from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
 from lifeceo.platform.http.pagination import Page, Pagination, RowId
+from lifeceo.platform.ratelimit import rate_limit
 
 router = APIRouter(tags=["events"])
 
@@ -38,44 +40,51 @@ def event_filters(
                         include_past=include_past, include_cancelled=include_cancelled)
 
 
-@router.post("/events", status_code=status.HTTP_201_CREATED, response_model=EventOut)
-async def create_event(body: EventCreate, user: CurrentUser, session: DbSession):
-    return await event_service.create(session=session, organizer=user, fields=body.model_dump())
+@router.post("/events", status_code=status.HTTP_201_CREATED, response_model=EventOut,
+             dependencies=[rate_limit("events", viewer=optional_viewer)])
+async def create_event(body: EventCreate, user: CurrentUser, session: DbSession, cache: AppCache):
+    return await event_service.create(session=session, cache=cache, organizer=user,
+                                      fields=body.model_dump())
 
 
 @router.get("/events", response_model=Page[EventOut])
-async def list_events(viewer: OptionalViewer, session: DbSession, page: Pagination,
-                      filters: Annotated[EventFilters, Depends(event_filters)]):
-    items, next_cursor = await event_service.page(session=session, viewer=viewer, filters=filters,
-                                                  page=page)
+async def list_events(viewer: OptionalViewer, session: DbSession, cache: AppCache,
+                      page: Pagination, filters: Annotated[EventFilters, Depends(event_filters)]):
+    items, next_cursor = await event_service.page(session=session, cache=cache, viewer=viewer,
+                                                  filters=filters, page=page)
     return Page[EventOut](items=items, next_cursor=next_cursor)
 
 
 @router.get("/events/{event_id}", response_model=EventOut)
-async def get_event(event_id: RowId, viewer: OptionalViewer, session: DbSession):
-    return await event_service.get(session=session, event_id=event_id, viewer=viewer)
+async def get_event(event_id: RowId, viewer: OptionalViewer, session: DbSession,
+                    cache: AppCache):
+    return await event_service.get(session=session, cache=cache, event_id=event_id,
+                                   viewer=viewer)
 
 
 @router.patch("/events/{event_id}", response_model=EventOut)
-async def update_event(event_id: RowId, body: EventUpdate, user: CurrentUser, session: DbSession):
-    return await event_service.update(session=session, actor=user, event_id=event_id,
+async def update_event(event_id: RowId, body: EventUpdate, user: CurrentUser, session: DbSession,
+                       cache: AppCache):
+    return await event_service.update(session=session, cache=cache, actor=user, event_id=event_id,
                                       changes=body.model_dump(exclude_unset=True))
 
 
 @router.post("/events/{event_id}/cancel", response_model=EventOut)
-async def cancel_event(event_id: RowId, user: CurrentUser, session: DbSession):
-    return await event_service.cancel(session=session, actor=user, event_id=event_id)
+async def cancel_event(event_id: RowId, user: CurrentUser, session: DbSession, cache: AppCache):
+    return await event_service.cancel(session=session, cache=cache, actor=user, event_id=event_id)
 
 
 @router.post("/events/{event_id}/rsvp", response_model=EventOut)
-async def rsvp(event_id: RowId, body: RsvpRequest, user: CurrentUser, session: DbSession):
-    return await event_service.rsvp(session=session, user=user, event_id=event_id,
+async def rsvp(event_id: RowId, body: RsvpRequest, user: CurrentUser, session: DbSession,
+               cache: AppCache):
+    return await event_service.rsvp(session=session, cache=cache, user=user, event_id=event_id,
                                     status=body.status)
 
 
 @router.delete("/events/{event_id}/rsvp", response_model=EventOut)
-async def withdraw_rsvp(event_id: RowId, user: CurrentUser, session: DbSession):
-    return await event_service.withdraw_rsvp(session=session, user=user, event_id=event_id)
+async def withdraw_rsvp(event_id: RowId, user: CurrentUser, session: DbSession, cache: AppCache):
+    return await event_service.withdraw_rsvp(session=session, cache=cache, user=user,
+                                             event_id=event_id)
 
 
 @router.get("/events/{event_id}/attendees", response_model=Page[Attendee])

@@ -134,6 +134,29 @@ class EventOut(BaseModel):
     updated_at: datetime | None
 
 
+class EventEntry(BaseModel):
+    """What is cached of an event: the same for every viewer."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    organizer_id: int
+    title: str
+    description: str
+    city: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    tags: list[str]
+    price: Decimal
+    capacity: int | None
+    going_count: int
+    interested_count: int
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime | None
+
+
 class EventFilters(BaseModel):
     city: str | None = None
     starts_from: datetime | None = None

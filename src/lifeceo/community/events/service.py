@@ -4,10 +4,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeceo.community.events import repository
+from lifeceo.community.caching import connected
+from lifeceo.community.events import cache_keys, repository
 from lifeceo.community.events.models import Event
 from lifeceo.community.events.schemas import (
     Attendee,
+    EventEntry,
     EventFilters,
     EventOut,
     Organizer,
@@ -15,14 +17,17 @@ from lifeceo.community.events.schemas import (
 )
 from lifeceo.community.notifications.service import notification_service
 from lifeceo.community.users.models import User
+from lifeceo.community.users.service import user_service
 from lifeceo.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from lifeceo.platform.cache import Cache
 from lifeceo.platform.http.pagination import PageParams, page_of
 
 # Same-user requests racing between "no RSVP yet" and its insert: a retry or two settles them.
 RSVP_ATTEMPTS = 3
 
 
-def _out(event: Event, username: str, display_name: str, my_rsvp: str | None) -> EventOut:
+def _out(event: Event | EventEntry, username: str, display_name: str,
+         my_rsvp: str | None) -> EventOut:
     spots_left = None if event.capacity is None else event.capacity - event.going_count
     return EventOut(
         id=event.id, organizer=Organizer(username=username, display_name=display_name),
@@ -43,32 +48,58 @@ def _ensure_open(event: Event) -> None:
 
 
 class EventService:
-    async def create(self, *, session: AsyncSession, organizer: User, fields: dict) -> EventOut:
+    async def create(self, *, session: AsyncSession, cache: Cache, organizer: User,
+                     fields: dict) -> EventOut:
         event = await repository.add(session, organizer_id=organizer.id, **fields)
-        return await self.get(session=session, event_id=event.id, viewer=organizer)
+        await cache.invalidate(tags=[cache_keys.EVENTS_TAG], session=session)
+        return await self._fresh(session=session, event_id=event.id, viewer=organizer)
 
-    async def get(self, *, session: AsyncSession, event_id: int, viewer: User | None) -> EventOut:
-        row = await repository.row_by_id(session, event_id)
-        if row is None:
-            raise NotFound(f"No event with id {event_id}.")
-        event, username, display_name = row
-        mine = await self._my_rsvps(session, viewer, [event.id])
-        return _out(event, username, display_name, mine.get(event.id))
+    async def get(self, *, session: AsyncSession, cache: Cache, event_id: int,
+                  viewer: User | None) -> EventOut:
+        async def load() -> dict:
+            # An unknown id raises NotFound here: nothing is cached for it.
+            return _entry(await self._event(session, event_id))
 
-    async def page(self, *, session: AsyncSession, viewer: User | None, filters: EventFilters,
-                   page: PageParams) -> tuple[list[EventOut], str | None]:
+        await connected(session)
+        entry = await cache.get_or_compute(cache_keys.event_key(event_id), load,
+                                           ttl=cache_keys.EVENT_TTL_SECONDS)
+        return (await self._present(session=session, cache=cache, viewer=viewer,
+                                    entries=[EventEntry.model_validate(entry)]))[0]
+
+    async def page(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
+                   filters: EventFilters, page: PageParams) -> tuple[list[EventOut], str | None]:
         if (filters.starts_from is not None and filters.starts_before is not None
                 and filters.starts_from > filters.starts_before):
             raise BadRequest("from must not be after to.")
-        rows, next_cursor = page_of(
-            await repository.page(session, filters=filters, page=page),
-            page, key=lambda row: (row[0].starts_at, row[0].id))
-        mine = await self._my_rsvps(session, viewer, [event.id for event, _, _ in rows])
-        items = [_out(event, username, display_name, mine.get(event.id))
-                 for event, username, display_name in rows]
-        return items, next_cursor
 
-    async def update(self, *, session: AsyncSession, actor: User, event_id: int,
+        async def load() -> dict:
+            rows, next_cursor = page_of(
+                await repository.page(session, filters=filters, page=page),
+                page, key=lambda row: (row[0].starts_at, row[0].id))
+            events = [event for event, _, _ in rows]
+            # Without past events, the list changes with no write when its first event ends.
+            changes_at = (min(event.ends_at for event in events).isoformat()
+                          if events and not filters.include_past else None)
+            return {"items": [_entry(event) for event in events], "next_cursor": next_cursor,
+                    "changes_at": changes_at}
+
+        key = cache_keys.list_key(filters, page)
+        await connected(session)
+        listing = await cache.get_or_compute(key, load, ttl=cache_keys.LIST_TTL_SECONDS,
+                                             tags=[cache_keys.EVENTS_TAG])
+        changes_at = listing["changes_at"]
+        if changes_at is not None and datetime.fromisoformat(changes_at) <= datetime.now(UTC):
+            # An event of the list has ended since it was read: read it again, and drop the old
+            # copy in every process so that each does not find it out in turn.
+            await cache.delete(key)
+            listing = await cache.get_or_compute(key, load, ttl=cache_keys.LIST_TTL_SECONDS,
+                                                 tags=[cache_keys.EVENTS_TAG])
+        items = await self._present(
+            session=session, cache=cache, viewer=viewer,
+            entries=[EventEntry.model_validate(entry) for entry in listing["items"]])
+        return items, listing["next_cursor"]
+
+    async def update(self, *, session: AsyncSession, cache: Cache, actor: User, event_id: int,
                      changes: dict) -> EventOut:
         event = await self._own_event(session, actor, event_id)
         if event.cancelled_at is not None:
@@ -84,15 +115,18 @@ class EventService:
                            going_count=event.going_count)
         if changes:
             await repository.update_event(session, event, **changes)
-        return await self.get(session=session, event_id=event_id, viewer=actor)
+            await _forget_event(session, cache, event_id)
+        return await self._fresh(session=session, event_id=event_id, viewer=actor)
 
-    async def cancel(self, *, session: AsyncSession, actor: User, event_id: int) -> EventOut:
+    async def cancel(self, *, session: AsyncSession, cache: Cache, actor: User,
+                     event_id: int) -> EventOut:
         event = await self._own_event(session, actor, event_id)
         if event.cancelled_at is None:
             await repository.cancel(session, event)
-        return await self.get(session=session, event_id=event_id, viewer=actor)
+            await _forget_event(session, cache, event_id)
+        return await self._fresh(session=session, event_id=event_id, viewer=actor)
 
-    async def rsvp(self, *, session: AsyncSession, user: User, event_id: int,
+    async def rsvp(self, *, session: AsyncSession, cache: Cache, user: User, event_id: int,
                    status: RsvpStatus) -> EventOut:
         event = await self._event(session, event_id)
         _ensure_open(event)
@@ -113,15 +147,19 @@ class EventService:
                 await self._move(session, event_id, join=status, leave=current)
                 await repository.set_rsvp_status(session, event_id=event_id, user_id=user.id,
                                                  status=status)
-            return await self.get(session=session, event_id=event_id, viewer=user)
+            if current != status:
+                await _forget_event(session, cache, event_id)
+            return await self._fresh(session=session, event_id=event_id, viewer=user)
         raise Conflict("Your RSVP changed concurrently; try again.")
 
-    async def withdraw_rsvp(self, *, session: AsyncSession, user: User, event_id: int) -> EventOut:
+    async def withdraw_rsvp(self, *, session: AsyncSession, cache: Cache, user: User,
+                            event_id: int) -> EventOut:
         await self._event(session, event_id)
         left = await repository.delete_rsvp(session, event_id=event_id, user_id=user.id)
         if left is not None:
             await repository.move_counters(session, event_id=event_id, join=None, leave=left)
-        return await self.get(session=session, event_id=event_id, viewer=user)
+            await _forget_event(session, cache, event_id)
+        return await self._fresh(session=session, event_id=event_id, viewer=user)
 
     async def attendees(self, *, session: AsyncSession, event_id: int, status: RsvpStatus,
                         page: PageParams) -> tuple[list[Attendee], str | None]:
@@ -131,6 +169,28 @@ class EventService:
                                        page=page),
             page, key=lambda row: (row[2], row[3]))
         return [Attendee(username=row[0], display_name=row[1]) for row in rows], next_cursor
+
+    async def _fresh(self, *, session: AsyncSession, event_id: int,
+                     viewer: User | None) -> EventOut:
+        """The event as this request's transaction sees it, around the cache: what a write
+        answers with (it is not committed yet, so it must not be cached)."""
+        row = await repository.row_by_id(session, event_id)
+        if row is None:
+            raise NotFound(f"No event with id {event_id}.")
+        event, username, display_name = row
+        mine = await self._my_rsvps(session, viewer, [event.id])
+        return _out(event, username, display_name, mine.get(event.id))
+
+    async def _present(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
+                       entries: list[EventEntry]) -> list[EventOut]:
+        """Cached events with their organizers' bylines (cached too) and the viewer's RSVPs
+        (one query)."""
+        bylines = await user_service.bylines(session=session, cache=cache,
+                                             user_ids={entry.organizer_id for entry in entries})
+        mine = await self._my_rsvps(session, viewer, [entry.id for entry in entries])
+        return [_out(entry, bylines[entry.organizer_id].username,
+                     bylines[entry.organizer_id].display_name, mine.get(entry.id))
+                for entry in entries if entry.organizer_id in bylines]
 
     async def _event(self, session: AsyncSession, event_id: int) -> Event:
         event = await repository.by_id(session, event_id)
@@ -159,6 +219,17 @@ class EventService:
         if viewer is None:
             return {}
         return await repository.rsvp_statuses(session, user_id=viewer.id, event_ids=event_ids)
+
+
+def _entry(event: Event) -> dict:
+    return EventEntry.model_validate(event).model_dump(mode="json")
+
+
+async def _forget_event(session: AsyncSession, cache: Cache, event_id: int) -> None:
+    """The event's counts or fields changed: its entry and every list, in every process, once
+    the request commits."""
+    await cache.invalidate(keys=[cache_keys.event_key(event_id)], tags=[cache_keys.EVENTS_TAG],
+                           session=session)
 
 
 event_service = EventService()

@@ -6,6 +6,7 @@ from lifeceo.community.feed.schemas import PostPage
 from lifeceo.community.feed.service import feed_service
 from lifeceo.community.users.dependencies import CurrentUser, OptionalViewer
 from lifeceo.community.users.schemas import UsernamePath
+from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
 from lifeceo.platform.http.pagination import Pagination
 
@@ -13,17 +14,17 @@ router = APIRouter(tags=["feed"])
 
 
 @router.get("/feed", response_model=PostPage)
-async def home(user: CurrentUser, session: DbSession, page: Pagination):
-    return await feed_service.home_page(session=session, viewer=user, page=page)
+async def home(user: CurrentUser, session: DbSession, cache: AppCache, page: Pagination):
+    return await feed_service.home_page(session=session, cache=cache, viewer=user, page=page)
 
 
 @router.get("/feed/public", response_model=PostPage)
-async def public(viewer: OptionalViewer, session: DbSession, page: Pagination):
-    return await feed_service.public_page(session=session, viewer=viewer, page=page)
+async def public(viewer: OptionalViewer, session: DbSession, cache: AppCache, page: Pagination):
+    return await feed_service.public_page(session=session, cache=cache, viewer=viewer, page=page)
 
 
 @router.get("/users/{username}/posts", response_model=PostPage)
 async def timeline(username: UsernamePath, viewer: OptionalViewer, session: DbSession,
-                   page: Pagination):
-    return await feed_service.timeline_page(session=session, viewer=viewer, username=username,
-                                            page=page)
+                   cache: AppCache, page: Pagination):
+    return await feed_service.timeline_page(session=session, cache=cache, viewer=viewer,
+                                            username=username, page=page)

@@ -1,12 +1,13 @@
-"""All SQL of the feeds: keyset pages of posts, newest first, through the one visibility rule."""
+"""All SQL of the feeds: keyset pages of posts, newest first, as posts.repository lets each
+viewer see them."""
 
-from sqlalchemy import BigInteger, Select, literal, select, true, tuple_, union_all
+from sqlalchemy import BigInteger, Select, bindparam, func, or_, select, true, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from lifeceo.community.posts.models import Post
-from lifeceo.community.posts.repository import visible_to
-from lifeceo.community.users.models import Follow
+from lifeceo.community.posts.repository import Relation, visible_in, visible_to
 from lifeceo.platform.http.pagination import PageParams
 
 
@@ -23,25 +24,29 @@ def public_query(page: PageParams) -> Select:
     return _newest_first(select(Post).where(visible_to(None)), page)
 
 
-def timeline_query(*, author_id: int, viewer_id: int | None, page: PageParams) -> Select:
-    """One author's posts; served by ix_posts_author_created."""
-    return _newest_first(select(Post).where(Post.author_id == author_id, visible_to(viewer_id)),
+def timeline_query(*, author_id: int, relation: Relation, page: PageParams) -> Select:
+    """One author's posts as seen by a viewer in that relation to them; served by
+    ix_posts_author_created.
+
+    The visibility follows from the relation (visible_in), not from the follows table
+    read now: the page is cached for everyone in the relation, which the caller knows."""
+    return _newest_first(select(Post).where(Post.author_id == author_id, visible_in(relation)),
                          page)
 
 
-def home_query(*, viewer_id: int, page: PageParams) -> Select:
-    """The viewer's posts and those of whom they follow.
+def home_query(*, viewer_id: int, author_ids: list[int], page: PageParams) -> Select:
+    """The posts of `author_ids`, the viewer and whom they follow, as the viewer sees them.
 
     Each author's newest page is read from ix_posts_author_created (a LATERAL join), then the
     pieces are merged: the cost grows with the number of followees and the page size, not with
-    how deep the page is or how much the authors wrote.
-    """
-    authors = union_all(
-        select(Follow.followee_id.label("author_id")).where(Follow.follower_id == viewer_id),
-        select(literal(viewer_id, BigInteger).label("author_id")),
-    ).subquery("authors")
+    how deep the page is or how much the authors wrote. The followees are given rather than
+    read from the follows table, so that the page is exactly what the caller's list implies
+    (the cache keys it by that list)."""
+    authors = select(func.unnest(bindparam("author_ids", author_ids, type_=ARRAY(BigInteger)))
+                     .label("author_id")).subquery("authors")
     per_author = _newest_first(
-        select(Post).where(Post.author_id == authors.c.author_id, visible_to(viewer_id)), page,
+        select(Post).where(Post.author_id == authors.c.author_id,
+                           or_(Post.author_id == viewer_id, visible_in("follower"))), page,
     ).lateral("per_author")
     post = aliased(Post, per_author)
     return (select(post).select_from(authors).join(per_author, true())
@@ -52,11 +57,13 @@ async def public_page(session: AsyncSession, *, page: PageParams) -> list[Post]:
     return list(await session.scalars(public_query(page)))
 
 
-async def timeline_page(session: AsyncSession, *, author_id: int, viewer_id: int | None,
+async def timeline_page(session: AsyncSession, *, author_id: int, relation: Relation,
                         page: PageParams) -> list[Post]:
     return list(await session.scalars(
-        timeline_query(author_id=author_id, viewer_id=viewer_id, page=page)))
+        timeline_query(author_id=author_id, relation=relation, page=page)))
 
 
-async def home_page(session: AsyncSession, *, viewer_id: int, page: PageParams) -> list[Post]:
-    return list(await session.scalars(home_query(viewer_id=viewer_id, page=page)))
+async def home_page(session: AsyncSession, *, viewer_id: int, author_ids: list[int],
+                    page: PageParams) -> list[Post]:
+    return list(await session.scalars(
+        home_query(viewer_id=viewer_id, author_ids=author_ids, page=page)))

@@ -17,9 +17,11 @@ from fastapi import (
 from lifeceo.community.media.models import Media
 from lifeceo.community.media.schemas import MediaOut
 from lifeceo.community.media.service import etag_of, media_service, media_storage
-from lifeceo.community.users.dependencies import CurrentUser
+from lifeceo.community.users.dependencies import CurrentUser, optional_viewer
+from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
 from lifeceo.platform.http.pagination import RowId
+from lifeceo.platform.ratelimit import rate_limit
 from lifeceo.platform.storage import MediaStorage
 from lifeceo.settings import get_settings
 
@@ -35,7 +37,8 @@ def _out(request: Request, media: Media) -> MediaOut:
                     url=request.app.url_path_for("media_content", media_id=media.id))
 
 
-@router.post("/media", status_code=status.HTTP_201_CREATED, response_model=MediaOut)
+@router.post("/media", status_code=status.HTTP_201_CREATED, response_model=MediaOut,
+             dependencies=[rate_limit("uploads", viewer=optional_viewer)])
 async def upload_media(file: Annotated[UploadFile, File(description="a JPEG, PNG or WebP image")],
                        user: CurrentUser, session: DbSession, storage: Storage, request: Request):
     # One byte over the limit is enough for the service to tell that the file is too large.
@@ -65,8 +68,9 @@ async def media_content(media_id: RowId, session: DbSession, storage: Storage,
 
 @router.delete("/media/{media_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_media(media_id: RowId, user: CurrentUser, session: DbSession, storage: Storage,
-                       background: BackgroundTasks) -> Response:
-    media = await media_service.delete(session=session, actor=user, media_id=media_id)
+                       background: BackgroundTasks, cache: AppCache) -> Response:
+    media = await media_service.delete(session=session, cache=cache, actor=user,
+                                       media_id=media_id)
     # Background tasks run after the request's transaction has committed: if the commit fails,
     # the row and its bytes both stay.
     background.add_task(storage.delete, media.storage_key)

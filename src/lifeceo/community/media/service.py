@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeceo.community.media import repository
 from lifeceo.community.media.models import Media
+from lifeceo.community.posts.service import post_service
 from lifeceo.community.users.models import User
 from lifeceo.errors import (
     Forbidden,
@@ -22,6 +23,7 @@ from lifeceo.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from lifeceo.platform.cache import Cache
 from lifeceo.platform.storage import MediaStorage, MissingObject
 from lifeceo.platform.storage.local import LocalDiskStorage
 from lifeceo.settings import get_settings
@@ -146,11 +148,14 @@ class MediaService:
             log.error("media bytes missing", media_id=media.id, storage_key=media.storage_key)
             raise NotFound(f"The content of media {media_id} is not available.") from None
 
-    async def delete(self, *, session: AsyncSession, actor: User, media_id: int) -> Media:
+    async def delete(self, *, session: AsyncSession, cache: Cache, actor: User,
+                     media_id: int) -> Media:
         """Delete the row; the caller removes the bytes once the deletion is committed."""
         media = await self.get(session=session, media_id=media_id)
         if media.owner_id != actor.id:
             raise Forbidden("Only the owner may delete a media item.")
+        await post_service.media_removed(session=session, cache=cache, media_id=media.id,
+                                         owner_id=media.owner_id)
         await repository.remove(session, media.id)
         return media
 

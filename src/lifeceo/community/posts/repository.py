@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeceo.community.media.models import Media
-from lifeceo.community.posts.models import Comment, Like, Post
+from lifeceo.community.posts.models import VISIBILITIES, Comment, Like, Post
 from lifeceo.community.users.models import Follow
 from lifeceo.platform.http.pagination import PageParams
 
@@ -49,12 +49,57 @@ def visible_to(viewer_id: int | None) -> ColumnElement[bool]:
                and_(Post.visibility == "followers", follows_author))
 
 
+# visible_to by cases: what a viewer sees of an author's posts depends only on whether they
+# are that author, a follower, or anyone else (anonymous included). Cached pages and posts are
+# shared by everyone in one relation, and checked with this per read.
+Relation = Literal["self", "follower", "public"]
+VISIBLE_BY_RELATION: dict[Relation, tuple[str, ...]] = {
+    "self": VISIBILITIES,
+    "follower": ("public", "followers"),
+    "public": ("public",),
+}
+
+
+def visible_in(relation: Relation) -> ColumnElement[bool]:
+    """VISIBLE_BY_RELATION in SQL; the visibilities inlined, as _PUBLIC is."""
+    return Post.visibility.in_(
+        [literal_column(f"'{visibility}'") for visibility in VISIBLE_BY_RELATION[relation]])
+
+
+def relation_to(*, viewer_id: int | None, author_id: int, follows_author: bool) -> Relation:
+    if viewer_id is not None and viewer_id == author_id:
+        return "self"
+    return "follower" if viewer_id is not None and follows_author else "public"
+
+
+def may_see(*, viewer_id: int | None, author_id: int, visibility: str,
+            follows_author: bool) -> bool:
+    """visible_to for a post already read (from the cache)."""
+    relation = relation_to(viewer_id=viewer_id, author_id=author_id,
+                           follows_author=follows_author)
+    return visibility in VISIBLE_BY_RELATION[relation]
+
+
 async def visible_post(session: AsyncSession, *, post_id: int, viewer_id: int | None,
                        lock: RowLock | None = None) -> Post | None:
     query = select(Post).where(Post.id == post_id, visible_to(viewer_id))
     if lock is not None:
         query = query.with_for_update(**_LOCKS[lock])
     return await session.scalar(query.execution_options(populate_existing=True))
+
+
+async def by_ids(session: AsyncSession, post_ids: list[int]) -> list[Post]:
+    """The posts, whoever may see them, in no particular order; one query."""
+    # populate_existing: counters moved by UPDATE statements must not come from the identity map.
+    return list(await session.scalars(
+        select(Post).where(Post.id.in_(post_ids)).execution_options(populate_existing=True)))
+
+
+async def ids_with_media(session: AsyncSession, *, media_id: int, owner_id: int) -> list[int]:
+    """The posts showing the media: only its owner may attach it, so ix_posts_author_created
+    narrows the search to the owner's posts."""
+    return list(await session.scalars(
+        select(Post.id).where(Post.author_id == owner_id, Post.media_id == media_id)))
 
 
 async def media_owner(session: AsyncSession, media_id: int) -> int | None:

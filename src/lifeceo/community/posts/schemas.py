@@ -56,6 +56,22 @@ class PostOut(BaseModel):
     updated_at: datetime | None
 
 
+class PostEntry(BaseModel):
+    """What is cached of a post: the same for every viewer; who may see it is decided per read."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    author_id: int
+    body: str
+    tags: list[str]
+    visibility: Visibility
+    media_id: int | None
+    like_count: int
+    comment_count: int
+    created_at: datetime
+    updated_at: datetime | None
+
+
 class CommentOut(BaseModel):
     id: int
     post_id: int

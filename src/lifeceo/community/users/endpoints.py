@@ -1,9 +1,17 @@
 """HTTP endpoints of authentication, profiles and follows."""
 
+import re
+
 from fastapi import APIRouter, Request, Response, status
 
-from lifeceo.community.users.dependencies import CSRF_COOKIE, SESSION_COOKIE, CurrentUser
+from lifeceo.community.users.dependencies import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    CurrentUser,
+    optional_viewer,
+)
 from lifeceo.community.users.schemas import (
+    USERNAME_PATTERN,
     AdminUpdate,
     FollowState,
     Login,
@@ -15,20 +23,25 @@ from lifeceo.community.users.schemas import (
     UsernamePath,
 )
 from lifeceo.community.users.service import csrf_token_for, user_service
+from lifeceo.platform.batch.lookup import MAX_LOOKUP_ITEMS, Items, comma_separated
+from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
 from lifeceo.platform.http.pagination import Page, PageParams, Pagination, page_of
+from lifeceo.platform.ratelimit import limit_failures, rate_limit
 from lifeceo.settings import get_settings
 
 router = APIRouter(tags=["users"])
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=Me)
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=Me,
+             dependencies=[rate_limit("registration")])
 async def register(body: Register, session: DbSession):
     return await user_service.register(session=session, username=body.username, email=body.email,
                                        password=body.password)
 
 
-@router.post("/auth/login", response_model=LoginResult)
+# Failed logins only, per address: per attempted username would let anyone lock anyone out.
+@router.post("/auth/login", response_model=LoginResult, dependencies=[limit_failures("auth")])
 async def login(body: Login, session: DbSession, response: Response):
     token, expires_at, user = await user_service.login(session=session, login=body.username,
                                                        password=body.password)
@@ -58,31 +71,55 @@ async def me(user: CurrentUser):
 
 
 @router.patch("/me", response_model=Me)
-async def update_me(body: ProfileUpdate, user: CurrentUser, session: DbSession):
-    return await user_service.update_profile(session=session, user=user,
+async def update_me(body: ProfileUpdate, user: CurrentUser, session: DbSession, cache: AppCache):
+    return await user_service.update_profile(session=session, cache=cache, user=user,
                                              changes=body.model_dump(exclude_unset=True))
 
 
+def _username(text: str) -> str:
+    if not re.fullmatch(USERNAME_PATTERN, text):
+        raise ValueError(f"a username is 3-30 of A-Z, a-z, 0-9 and '_', not {text[:30]!r}")
+    return text.lower()
+
+
+Usernames = comma_separated(
+    _username, item_chars=30, description=f"up to {MAX_LOOKUP_ITEMS} comma-separated usernames")
+
+
+@router.get("/users", response_model=Items[PublicUser])
+async def lookup_users(usernames: Usernames, session: DbSession, cache: AppCache):
+    """Several profiles by username (as everywhere in this API), in the order asked; unknown
+    names are absent."""
+    return Items[PublicUser](items=await user_service.lookup(session=session, cache=cache,
+                                                             usernames=usernames))
+
+
 @router.get("/users/{username}", response_model=PublicUser)
-async def profile(username: UsernamePath, session: DbSession):
-    return await user_service.get(session=session, username=username)
+async def profile(username: UsernamePath, session: DbSession, cache: AppCache):
+    return await user_service.profile(session=session, cache=cache, username=username)
 
 
 @router.patch("/users/{username}/admin", response_model=Me)
-async def admin_update(username: UsernamePath, body: AdminUpdate, user: CurrentUser, session: DbSession):
-    return await user_service.admin_update(session=session, actor=user, username=username,
+async def admin_update(username: UsernamePath, body: AdminUpdate, user: CurrentUser,
+                       session: DbSession, cache: AppCache):
+    return await user_service.admin_update(session=session, cache=cache, actor=user,
+                                           username=username,
                                            changes=body.model_dump(exclude_unset=True))
 
 
-@router.post("/users/{username}/follow", response_model=FollowState)
-async def follow(username: UsernamePath, user: CurrentUser, session: DbSession):
-    followee = await user_service.follow(session=session, follower=user, username=username)
+@router.post("/users/{username}/follow", response_model=FollowState,
+             dependencies=[rate_limit("follows", viewer=optional_viewer)])
+async def follow(username: UsernamePath, user: CurrentUser, session: DbSession, cache: AppCache):
+    followee = await user_service.follow(session=session, cache=cache, follower=user,
+                                         username=username)
     return FollowState(following=True, followers_count=followee.followers_count)
 
 
 @router.delete("/users/{username}/follow", response_model=FollowState)
-async def unfollow(username: UsernamePath, user: CurrentUser, session: DbSession):
-    followee = await user_service.unfollow(session=session, follower=user, username=username)
+async def unfollow(username: UsernamePath, user: CurrentUser, session: DbSession,
+                   cache: AppCache):
+    followee = await user_service.unfollow(session=session, cache=cache, follower=user,
+                                           username=username)
     return FollowState(following=False, followers_count=followee.followers_count)
 
 

@@ -14,6 +14,12 @@ async def by_username(session: AsyncSession, username: str) -> User | None:
     return await session.scalar(select(User).where(func.lower(User.username) == username.lower()))
 
 
+async def by_usernames(session: AsyncSession, usernames: list[str]) -> list[User]:
+    """The users among lower-case usernames, in no particular order; served by
+    uq_users_username_lower."""
+    return list(await session.scalars(select(User).where(func.lower(User.username).in_(usernames))))
+
+
 async def by_login(session: AsyncSession, login: str) -> User | None:
     """A user by username or email, case-insensitively."""
     login = login.lower()
@@ -99,6 +105,13 @@ async def is_following(session: AsyncSession, *, follower_id: int, followee_id: 
         select(func.count()).select_from(Follow)
         .where(Follow.follower_id == follower_id, Follow.followee_id == followee_id)
     ) > 0
+
+
+async def followee_ids(session: AsyncSession, user_id: int) -> list[int]:
+    """Whom the user follows, sorted; served by the primary key (follower_id, followee_id)."""
+    return list(await session.scalars(
+        select(Follow.followee_id).where(Follow.follower_id == user_id)
+        .order_by(Follow.followee_id)))
 
 
 async def followers(session: AsyncSession, *, user_id: int, page: PageParams) -> list[tuple[User, datetime]]:

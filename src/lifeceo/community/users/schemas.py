@@ -43,6 +43,14 @@ class AdminUpdate(PartialUpdate):
     is_admin: bool | None = None
 
 
+class Byline(BaseModel):
+    """How a user is named on what they wrote or organise."""
+
+    model_config = ConfigDict(from_attributes=True)
+    username: str
+    display_name: str
+
+
 class PublicUser(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     username: str

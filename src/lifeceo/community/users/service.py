@@ -3,16 +3,20 @@
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lifeceo.community.caching import cached_many, connected
 from lifeceo.community.notifications.service import notification_service
-from lifeceo.community.users import repository
+from lifeceo.community.users import cache_keys, repository
 from lifeceo.community.users.models import User
 from lifeceo.community.users.passwords import hash_password, verify_password
+from lifeceo.community.users.schemas import Byline, PublicUser
 from lifeceo.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from lifeceo.platform.cache import Cache
 from lifeceo.platform.http.pagination import PageParams
 from lifeceo.settings import get_settings
 
@@ -57,7 +61,13 @@ class UserService:
         await repository.revoke_session(session, session_id)
 
     async def authenticate(self, *, session: AsyncSession, token: str) -> tuple[User, int] | None:
-        return await repository.user_for_token(session, token_hash(token))
+        # Asked twice in a request (the rate limit's key, then the endpoint): the answer is kept
+        # in the request's session, so the second asking costs no query.
+        known = session.info.setdefault("authenticated_tokens", {})
+        digest = token_hash(token)
+        if digest not in known:
+            known[digest] = await repository.user_for_token(session, digest)
+        return known[digest]
 
     async def get(self, *, session: AsyncSession, username: str) -> User:
         user = await repository.by_username(session, username)
@@ -65,21 +75,75 @@ class UserService:
             raise NotFound(f"No user named {username!r}.")
         return user
 
-    async def update_profile(self, *, session: AsyncSession, user: User, changes: dict) -> User:
+    async def lookup(self, *, session: AsyncSession, cache: Cache,
+                     usernames: list[str]) -> list[PublicUser]:
+        """The profiles named, in the order asked; unknown names are absent, and those the
+        cache lacks are read in one query."""
+        wanted = list(dict.fromkeys(username.lower() for username in usernames))
+
+        async def load(missing: list[str]) -> dict[str, dict]:
+            return {user.username.lower(): _profile_entry_of(user)
+                    for user in await repository.by_usernames(session, missing)}
+
+        await connected(session)
+        found = await cached_many(cache, {name: cache_keys.profile_key(name) for name in wanted},
+                                  load, ttl=cache_keys.PROFILE_TTL_SECONDS)
+        return [PublicUser.model_validate(found[name]["profile"])
+                for name in wanted if name in found]
+
+    async def profile(self, *, session: AsyncSession, cache: Cache, username: str) -> PublicUser:
+        return PublicUser.model_validate(
+            (await self._profile_entry(session=session, cache=cache, username=username))["profile"])
+
+    async def id_of(self, *, session: AsyncSession, cache: Cache, username: str) -> int:
+        """The id of the user named; NotFound if there is none."""
+        return (await self._profile_entry(session=session, cache=cache, username=username))["id"]
+
+    async def bylines(self, *, session: AsyncSession, cache: Cache,
+                      user_ids: Iterable[int]) -> dict[int, Byline]:
+        """How each of the users is named; the uncached ones read in one query."""
+        async def load(missing: list[int]) -> dict[int, dict]:
+            return {user.id: Byline.model_validate(user).model_dump(mode="json")
+                    for user in await repository.by_ids(session, missing)}
+
+        keys = {user_id: cache_keys.byline_key(user_id) for user_id in user_ids}
+        await connected(session)
+        found = await cached_many(cache, keys, load, ttl=cache_keys.BYLINE_TTL_SECONDS,
+                                  tags=lambda user_id: [cache_keys.user_tag(user_id)])
+        return {user_id: Byline.model_validate(byline) for user_id, byline in found.items()}
+
+    async def following_ids(self, *, session: AsyncSession, cache: Cache,
+                            user_id: int) -> list[int]:
+        """Whom the user follows, sorted."""
+        async def load() -> list[int]:
+            return await repository.followee_ids(session, user_id)
+
+        await connected(session)
+        return await cache.get_or_compute(cache_keys.following_key(user_id), load,
+                                          ttl=cache_keys.FOLLOWING_TTL_SECONDS,
+                                          tags=[cache_keys.home_tag(user_id)])
+
+    async def update_profile(self, *, session: AsyncSession, cache: Cache, user: User,
+                             changes: dict) -> User:
         if "roles" in changes:
             changes["roles"] = sorted(set(changes["roles"]))
-        return await repository.update_user(session, user, **changes)
+        user = await repository.update_user(session, user, **changes)
+        await _forget_users(session, cache, [user])
+        return user
 
-    async def admin_update(self, *, session: AsyncSession, actor: User, username: str,
-                           changes: dict) -> User:
+    async def admin_update(self, *, session: AsyncSession, cache: Cache, actor: User,
+                           username: str, changes: dict) -> User:
         if not actor.is_admin:
             raise Forbidden("Only administrators may change groups and roles.")
         user = await self.get(session=session, username=username)
         if "groups" in changes:
             changes["groups"] = sorted(set(changes["groups"]))
-        return await repository.update_user(session, user, **changes)
+        user = await repository.update_user(session, user, **changes)
+        await _forget_users(session, cache, [user])
+        return user
 
-    async def follow(self, *, session: AsyncSession, follower: User, username: str) -> User:
+    async def follow(self, *, session: AsyncSession, cache: Cache, follower: User,
+                     username: str) -> User:
         followee = await self.get(session=session, username=username)
         if followee.id == follower.id:
             raise BadRequest("You cannot follow yourself.")
@@ -87,12 +151,16 @@ class UserService:
             await notification_service.notify(session=session, recipient_id=followee.id,
                                               actor_id=follower.id, kind="follow",
                                               subject_id=follower.id)
+            await _forget_follow(session, cache, follower, followee)
         await session.refresh(followee)
         return followee
 
-    async def unfollow(self, *, session: AsyncSession, follower: User, username: str) -> User:
+    async def unfollow(self, *, session: AsyncSession, cache: Cache, follower: User,
+                       username: str) -> User:
         followee = await self.get(session=session, username=username)
-        await repository.remove_follow(session, follower_id=follower.id, followee_id=followee.id)
+        if await repository.remove_follow(session, follower_id=follower.id,
+                                          followee_id=followee.id):
+            await _forget_follow(session, cache, follower, followee)
         await session.refresh(followee)
         return followee
 
@@ -103,6 +171,37 @@ class UserService:
     async def following(self, *, session: AsyncSession, username: str, page: PageParams):
         user = await self.get(session=session, username=username)
         return await repository.following(session, user_id=user.id, page=page)
+
+    async def _profile_entry(self, *, session: AsyncSession, cache: Cache, username: str) -> dict:
+        async def load() -> dict:
+            return _profile_entry_of(await self.get(session=session, username=username))
+
+        # An unknown name raises NotFound inside load: nothing is cached for it.
+        await connected(session)
+        return await cache.get_or_compute(cache_keys.profile_key(username), load,
+                                          ttl=cache_keys.PROFILE_TTL_SECONDS)
+
+
+def _profile_entry_of(user: User) -> dict:
+    """What the cache holds under profile_key: the public profile, and the id it belongs to."""
+    return {"id": user.id, "profile": PublicUser.model_validate(user).model_dump(mode="json")}
+
+
+async def _forget_users(session: AsyncSession, cache: Cache, users: list[User]) -> None:
+    """Profiles and bylines of the users, dropped everywhere when the request commits."""
+    await cache.invalidate(tags=[cache_keys.user_tag(user.id) for user in users],
+                           keys=[cache_keys.profile_key(user.username) for user in users],
+                           session=session)
+
+
+async def _forget_follow(session: AsyncSession, cache: Cache, follower: User,
+                         followee: User) -> None:
+    # Both counts changed; so did whom the follower follows, hence their home feed and which
+    # posts they may see.
+    await cache.invalidate(tags=[cache_keys.home_tag(follower.id)],
+                           keys=[cache_keys.profile_key(follower.username),
+                                 cache_keys.profile_key(followee.username)],
+                           session=session)
 
 
 user_service = UserService()

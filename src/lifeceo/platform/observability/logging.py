@@ -57,3 +57,5 @@ def configure_logging(*, log_format: str = "auto", level: str = "INFO", env: str
     logging.getLogger("uvicorn.access").disabled = True
     # Alembic announces each of its plugins at INFO in every process that imports it.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # httpx (Varnish purges) would log every request it makes at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

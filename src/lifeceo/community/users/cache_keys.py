@@ -1,0 +1,31 @@
+"""Names of what the users package caches, for the readers and the writers alike."""
+
+# Invalidated by every write that changes them; the TTL only bounds what an unnoticed change
+# (a row edited outside the application) can cost, as the feeds' 300 s did before.
+PROFILE_TTL_SECONDS = 300
+BYLINE_TTL_SECONDS = 300
+FOLLOWING_TTL_SECONDS = 300
+
+
+def profile_key(username: str) -> str:
+    """A PublicUser and the user's id. Usernames never change, so writers name it directly."""
+    return f"user:{username.lower()}"
+
+
+def byline_key(user_id: int) -> str:
+    """How a user's name appears on posts and events: username and display name."""
+    return f"byline:{user_id}"
+
+
+def user_tag(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def following_key(user_id: int) -> str:
+    """The ids of those the user follows, sorted."""
+    return f"following:{user_id}"
+
+
+def home_tag(user_id: int) -> str:
+    """Everything that depends on whom the user follows: that list and their home pages."""
+    return f"home:{user_id}"

@@ -1,0 +1,75 @@
+"""A circuit breaker for Redis: requests skip L2 while it is open; only a probe may close it."""
+
+import time
+from collections.abc import Callable
+from enum import StrEnum
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """Opens after `failures` consecutive failures. While open, the owner runs probes `probe_delay()`
+    apart (doubling up to the maximum); one successful probe closes it. Requests never probe: a
+    request must not pay a Redis timeout to discover that Redis is still down."""
+
+    def __init__(self, *, name: str, failures: int, probe_seconds: float, probe_max_seconds: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.name = name
+        self.failure_threshold = failures
+        self.probe_seconds = probe_seconds
+        self.probe_max_seconds = probe_max_seconds
+        self._clock = clock
+        self.state = BreakerState.CLOSED
+        self.consecutive_failures = 0
+        self.opened_at: float | None = None
+        self._failed_probes = 0
+
+    @property
+    def closed(self) -> bool:
+        return self.state is BreakerState.CLOSED
+
+    def record_success(self) -> None:
+        if self.closed:
+            self.consecutive_failures = 0
+
+    def record_failure(self, error: BaseException, *, force: bool = False) -> bool:
+        """Count a failure; True when this one opened the circuit (the owner starts probing).
+        `force` opens it at once."""
+        if not self.closed:
+            return False
+        self.consecutive_failures += 1
+        if self.consecutive_failures < self.failure_threshold and not force:
+            return False
+        self.state = BreakerState.OPEN
+        self.opened_at = self._clock()
+        self._failed_probes = 0
+        # The one line an outage produces; requests served meanwhile log nothing.
+        log.warning("circuit opened", breaker=self.name, failures=self.consecutive_failures,
+                    error=f"{type(error).__name__}: {error}")
+        return True
+
+    def probe_delay(self) -> float:
+        return min(self.probe_seconds * 2 ** self._failed_probes, self.probe_max_seconds)
+
+    def probe_started(self) -> None:
+        self.state = BreakerState.HALF_OPEN
+
+    def probe_failed(self) -> None:
+        # Open -> half-open -> open every few seconds is not news; only open and close are logged.
+        self.state = BreakerState.OPEN
+        self._failed_probes += 1
+
+    def probe_succeeded(self) -> None:
+        outage = None if self.opened_at is None else round(self._clock() - self.opened_at, 3)
+        self.state = BreakerState.CLOSED
+        self.consecutive_failures = 0
+        self.opened_at = None
+        log.info("circuit closed", breaker=self.name, outage_seconds=outage)

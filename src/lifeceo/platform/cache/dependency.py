@@ -1,0 +1,14 @@
+"""The process's cache for endpoints and services: `cache: AppCache`."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from lifeceo.platform.cache.service import Cache
+
+
+def app_cache(request: Request) -> Cache:
+    return request.app.state.cache
+
+
+AppCache = Annotated[Cache, Depends(app_cache)]

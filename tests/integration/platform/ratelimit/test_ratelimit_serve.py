@@ -1,0 +1,115 @@
+"""The real `lifeceo serve --workers 2` behind a private Redis: one exact count for both workers,
+X-Forwarded-For believed from the configured proxy only, and each worker counting alone (and saying
+so once) while Redis is down."""
+
+import asyncio
+import itertools
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.redis_server import RedisServer, free_port
+
+pytestmark = pytest.mark.slow
+
+LIFECEO = Path(sys.executable).with_name("lifeceo")
+READY_TIMEOUT_SECONDS = 90
+QUOTA = 20
+# Not a public read (a 404), so every answer carries the per-client RateLimit field.
+LIMITED = "/api/v1/users/nobody"
+REMAINING = re.compile(r'"api";r=(\d+)')
+PROXY, OTHER_PEER = "127.0.0.1", "127.0.0.2"
+
+
+def serve(directory: Path, port: int, redis_url: str) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if key != "LIFECEO_DATABASE_URL"}
+    env.update(LIFECEO_DATA_DIR=str(directory / "data"), LIFECEO_ENV="development",
+               LIFECEO_REDIS_URL=redis_url, LIFECEO_RATELIMIT_API=f"{QUOTA}/minute",
+               LIFECEO_FORWARDED_ALLOW_IPS=PROXY, LIFECEO_LOG_FORMAT="json")
+    with (directory / "serve.log").open("ab") as output:
+        return subprocess.Popen([str(LIFECEO), "serve", "--workers", "2", "--port", str(port)],
+                                env=env, stdout=output, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def server(tmp_path: Path, redis_server: RedisServer) -> Iterator[str]:
+    port = free_port()
+    process = serve(tmp_path, port, redis_server.url)
+    url = f"http://{PROXY}:{port}"
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while True:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "not ready"
+            try:
+                if httpx.get(f"{url}/api/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+async def burst(url: str, count: int, forwarded_for: str) -> list[int]:
+    """`count` requests at once, each on its own connection, so both workers take some."""
+    async def one() -> int:
+        async with httpx.AsyncClient(base_url=url) as http:
+            response = await http.get(LIMITED, headers={"X-Forwarded-For": forwarded_for})
+            return response.status_code
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+def remaining_from(url: str, *, peer: str, forwarded_for: str | None = None) -> int:
+    transport = httpx.HTTPTransport(local_address=peer)
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    with httpx.Client(base_url=url, transport=transport) as http:
+        response = http.get(LIMITED, headers=headers)
+    assert response.status_code == 404, response.text
+    return int(REMAINING.search(response.headers["ratelimit"])[1])
+
+
+def wait_for_lines(log: Path, text: str, count: int, poke) -> None:
+    """Pokes the server (a request per worker eventually) until the log has `count` such lines."""
+    deadline = time.monotonic() + 20
+    while log.read_text().count(text) < count:
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        poke()
+        time.sleep(0.05)
+
+
+async def test_two_workers_share_one_exact_count(server, tmp_path, redis_server):
+    statuses = await burst(server, 2 * QUOTA, forwarded_for="203.0.113.1")
+    assert sorted(statuses) == [404] * QUOTA + [429] * QUOTA
+
+    # From the trusted proxy, the forwarded address is the client, with a quota of its own ...
+    assert remaining_from(server, peer=PROXY, forwarded_for="203.0.113.2") == QUOTA - 1
+    # ... from anyone else the header is ignored: the spent 203.0.113.1 is not charged.
+    assert remaining_from(server, peer=OTHER_PEER, forwarded_for="203.0.113.1") == QUOTA - 1
+    assert remaining_from(server, peer=OTHER_PEER) == QUOTA - 2
+
+    log = tmp_path / "serve.log"
+    redis_server.stop()
+    addresses = itertools.count(1)
+
+    def request_from_a_new_client() -> None:
+        # A new address each time: only the outage, never a quota, could refuse it (it must not).
+        remaining_from(server, peer=PROXY, forwarded_for=f"198.51.100.{next(addresses) % 250}")
+
+    wait_for_lines(log, "Redis does not answer", 2, request_from_a_new_client)
+    redis_server.start()
+    wait_for_lines(log, "shared through Redis again", 2, request_from_a_new_client)
+    # Once per worker and state change, however many requests went by.
+    text = log.read_text()
+    assert text.count("Redis does not answer") == 2
+    assert text.count("shared through Redis again") == 2

@@ -1,0 +1,155 @@
+import asyncio
+
+import pytest
+
+from lifeceo.platform.cache import MISSING, Cache
+
+
+class Counting:
+    """A compute function that counts its calls and takes a little time, like a query."""
+
+    def __init__(self, value=None, delay: float = 0.02) -> None:
+        self.calls = 0
+        self.value = value
+        self.delay = delay
+
+    async def __call__(self):
+        self.calls += 1
+        await asyncio.sleep(self.delay)
+        return self.value if self.value is not None else {"call": self.calls}
+
+
+async def test_get_set_and_a_cached_none_is_a_hit():
+    cache = Cache()
+    assert await cache.get("users:profile:1") is MISSING
+    await cache.set("users:profile:1", None, ttl=60)
+    assert await cache.get("users:profile:1") is None
+    calls = 0
+
+    async def no_such_user():
+        nonlocal calls
+        calls += 1
+
+    assert await cache.get_or_compute("users:profile:2", no_such_user, ttl=60) is None
+    assert await cache.get_or_compute("users:profile:2", no_such_user, ttl=60) is None
+    assert calls == 1
+    assert cache.stats.snapshot()["namespaces"]["users"]["tiers"]["l1"]["hits"] == 2
+
+
+async def test_readers_get_copies_not_the_cached_object():
+    cache = Cache()
+    await cache.set("posts:1", {"tags": ["tango"]}, ttl=60)
+    first = await cache.get("posts:1")
+    first["tags"].append("mutated")
+    assert await cache.get("posts:1") == {"tags": ["tango"]}
+
+
+async def test_thousand_concurrent_callers_of_an_expired_key_compute_once():
+    cache = Cache()
+    compute = Counting(delay=0.05)
+    results = await asyncio.gather(*(cache.get_or_compute("posts:feed:1:20:", compute, ttl=60)
+                                     for _ in range(1000)))
+    assert compute.calls == 1
+    assert all(result == {"call": 1} for result in results)
+    posts = cache.stats.snapshot()["namespaces"]["posts"]
+    assert posts["coalesced"] == 999
+    assert posts["windows"]["1m"] == {"samples": 1000, "hit_ratio": 0.999}
+
+
+async def test_a_failed_computation_fails_its_joiners_and_is_not_cached():
+    cache = Cache()
+
+    async def broken():
+        await asyncio.sleep(0.01)
+        raise RuntimeError("database down")
+
+    results = await asyncio.gather(*(cache.get_or_compute("posts:1", broken, ttl=60)
+                                     for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(result, RuntimeError) for result in results)
+    assert await cache.get_or_compute("posts:1", Counting(value=1), ttl=60) == 1
+
+
+async def test_a_cancelled_leader_hands_the_load_to_a_waiting_caller():
+    cache = Cache()
+    compute = Counting(value="v", delay=0.05)
+    leader = asyncio.create_task(cache.get_or_compute("k:1", compute, ttl=60))
+    await asyncio.sleep(0.01)
+    follower = asyncio.create_task(cache.get_or_compute("k:1", compute, ttl=60))
+    await asyncio.sleep(0.01)
+    leader.cancel()
+    assert await follower == "v"
+    assert compute.calls == 2
+
+
+async def test_invalidating_a_tag_drops_its_entries_only():
+    cache = Cache()
+    await cache.set("posts:feed:42", [1], ttl=60, tags=["user:42"])
+    await cache.set("users:profile:42", {"id": 42}, ttl=60, tags=["user:42"])
+    await cache.set("users:profile:7", {"id": 7}, ttl=60, tags=["user:7"])
+    await cache.invalidate(tags=["user:42"])
+    assert await cache.get("posts:feed:42") is MISSING
+    assert await cache.get("users:profile:42") is MISSING
+    assert await cache.get("users:profile:7") == {"id": 7}
+    await cache.delete("users:profile:7")
+    assert await cache.get("users:profile:7") is MISSING
+
+
+async def test_a_value_computed_across_an_invalidation_is_returned_but_not_kept():
+    cache = Cache()
+    release = asyncio.Event()
+
+    async def slow_read():
+        await release.wait()
+        return "read before the write"
+
+    load = asyncio.create_task(cache.get_or_compute("users:42", slow_read, ttl=60,
+                                                    tags=["user:42"]))
+    await asyncio.sleep(0.01)
+    await cache.invalidate(tags=["user:42"])
+    release.set()
+    assert await load == "read before the write"
+    assert await cache.get("users:42") is MISSING
+
+
+async def test_disabled_cache_always_computes():
+    cache = Cache(enabled=False)
+    compute = Counting(value=1)
+    for _ in range(3):
+        assert await cache.get_or_compute("posts:1", compute, ttl=60) == 1
+    await cache.set("posts:1", 1, ttl=60)
+    assert await cache.get("posts:1") is MISSING
+    assert compute.calls == 3
+
+
+async def test_warming_refreshes_a_hot_key_shortly_before_it_expires():
+    cache = Cache()
+    version = 0
+
+    async def feed():
+        nonlocal version
+        version += 1
+        return version
+
+    for _ in range(3):
+        assert await cache.get_or_compute("posts:trending", feed, ttl=0.5, refresh=feed) == 1
+    await cache.get_or_compute("posts:cold", feed, ttl=0.5, refresh=feed)  # read once: cold
+    assert await cache.warm(limit=10) == 0  # far from expiry: nothing to do
+    await asyncio.sleep(0.42)  # under a fifth of the TTL left
+    for _ in range(2):  # the last run halved its count: it stays hot only if still read
+        await cache.get_or_compute("posts:trending", feed, ttl=0.5, refresh=feed)
+    assert await cache.warm(limit=10) == 1
+    await asyncio.sleep(0.2)  # past the original expiry: served from the refreshed entry
+    assert await cache.get("posts:trending") == 3
+    assert await cache.get("posts:cold") is MISSING
+
+
+@pytest.mark.parametrize("call", [
+    lambda cache: cache.get(""),
+    lambda cache: cache.set("k" * 513, 1, ttl=60),
+    lambda cache: cache.set("k", 1, ttl=0),
+    lambda cache: cache.set("k", 1, ttl=60, tags="user:42"),
+    lambda cache: cache.set("k", object(), ttl=60),
+])
+async def test_programming_errors_raise_at_once(call):
+    with pytest.raises((ValueError, TypeError)):
+        await call(Cache())
