@@ -1,10 +1,9 @@
 """GET /api/v1/posts?ids=... and GET /api/v1/users?usernames=...: many rows in one request, in
 the order asked, through the one visibility rule, at a cost that does not grow with the list."""
 
-from contextlib import contextmanager
 
-from sqlalchemy import event
 from tests import factories
+from tests.statements import statements
 
 POSTS = "/api/v1/posts"
 USERS = "/api/v1/users"
@@ -23,18 +22,6 @@ async def _looked_up(client, url: str, headers=None) -> list[dict]:
     return response.json()["items"]
 
 
-@contextmanager
-def _statements(engine):
-    seen: list[str] = []
-
-    def record(connection, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def test_posts_come_back_in_the_order_asked_without_unknown_ids_or_repeats(client):
@@ -89,7 +76,7 @@ async def test_a_post_lookup_costs_the_same_few_queries_however_many_ids(client,
             author = await factories.user(client)
             ids.append(await _post(client, author, f"post {n}", "public"))
         assert (await client.post(f"{POSTS}/{ids[0]}/like", headers=reader)).status_code == 200
-        with _statements(app.state.engine) as seen:
+        with statements(app.state.engine) as seen:
             items = await _looked_up(client, f"{POSTS}?ids={','.join(map(str, ids))}", reader)
         assert [item["id"] for item in items] == ids and items[0]["liked_by_me"]
         return len(seen)
@@ -121,7 +108,7 @@ async def test_a_user_lookup_is_one_query_however_many_names(client, app):
     for name in names:
         await factories.user(client, name)
     for count in (2, 12):
-        with _statements(app.state.engine) as seen:
+        with statements(app.state.engine) as seen:
             items = await _looked_up(client, f"{USERS}?usernames={','.join(names[:count])}")
         assert len(items) == count
         assert len(seen) == 1

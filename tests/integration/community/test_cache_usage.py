@@ -5,12 +5,12 @@ one none), and the same reads with the cache off answer the same."""
 
 import asyncio
 import io
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from PIL import Image
-from sqlalchemy import event
 from tests import factories
+from tests.statements import statements
 
 POSTS = "/api/v1/posts"
 EVENTS = "/api/v1/events"
@@ -18,18 +18,6 @@ FEED = "/api/v1/feed"
 PUBLIC = "/api/v1/feed/public"
 
 
-@contextmanager
-def _statements(engine):
-    seen: list[str] = []
-
-    def record(connection, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 @asynccontextmanager
@@ -86,10 +74,10 @@ async def test_repeated_reads_are_served_from_the_cache_and_match_the_database(c
         # Twice: a page read fresh serves its posts without caching them; the next caches them.
         await _ok(client, "GET", url, headers)
         answer = await _ok(client, "GET", url, headers)
-        with _statements(app.state.engine) as cached:
+        with statements(app.state.engine) as cached:
             assert await _ok(client, "GET", url, headers) == answer, url
         async with _cache_off(app):
-            with _statements(app.state.engine) as uncached:
+            with statements(app.state.engine) as uncached:
                 assert await _ok(client, "GET", url, headers) == answer, url
         assert len(cached) < len(uncached), (url, cached, uncached)
         # Left for a logged-in viewer: the session lookup, and their likes or RSVPs.
@@ -103,19 +91,19 @@ async def test_the_posts_a_cached_page_names_are_read_in_one_query(client, app):
         await _post(client, writer, f"post {n}")
         await _ok(client, "POST", f"/api/v1/users/writer{n}/follow", reader)
 
-    async def statements(url: str, headers=None) -> int:
-        with _statements(app.state.engine) as seen:
+    async def statements_for(url: str, headers=None) -> int:
+        with statements(app.state.engine) as seen:
             assert len((await _ok(client, "GET", url, headers))["items"]) == 12
         return len(seen)
 
     # The page, the twelve bylines; the posts came with the page, so none was cached.
-    assert await statements(PUBLIC) == 2
+    assert await statements_for(PUBLIC) == 2
     # The page is cached, its posts are not: all twelve in one query.
-    assert await statements(PUBLIC) == 1
-    assert await statements(PUBLIC) == 0
+    assert await statements_for(PUBLIC) == 1
+    assert await statements_for(PUBLIC) == 0
     # Session, whom the reader follows, the page, the reader's likes.
-    assert await statements(FEED, reader) == 4
-    assert await statements(FEED, reader) == 2
+    assert await statements_for(FEED, reader) == 4
+    assert await statements_for(FEED, reader) == 2
 
 
 async def test_posting_editing_and_deleting_show_at_once_in_every_feed(client):

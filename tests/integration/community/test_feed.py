@@ -1,9 +1,9 @@
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
 from tests import factories
 from tests.integration.community.test_posts import out_of_range_cursor
+from tests.statements import statements
 
 from lifeceo.community.feed import repository as feed_repository
 from lifeceo.community.posts.models import Post
@@ -110,18 +110,6 @@ async def test_pages_hold_every_post_once_even_when_timestamps_tie(client, sessi
             i for i in newest_first if rows[ids.index(i)]["author_id"] == bob_id]
 
 
-@contextmanager
-def _statements(engine):
-    seen: list[str] = []
-
-    def record(connection, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def test_a_page_costs_the_same_few_queries_however_many_authors_it_shows(client, app):
@@ -137,7 +125,7 @@ async def test_a_page_costs_the_same_few_queries_however_many_authors_it_shows(c
                                       headers=reader)).status_code == 200
 
     async def statements_per_page(url):
-        with _statements(app.state.engine) as seen:
+        with statements(app.state.engine) as seen:
             page = (await client.get(url, headers=reader)).json()
         assert all(item["liked_by_me"] for item in page["items"])
         return len(page["items"]), len(seen)
@@ -148,10 +136,10 @@ async def test_a_page_costs_the_same_few_queries_however_many_authors_it_shows(c
     # The session lookup, whom the reader follows (changed by each follow), the page, the new
     # authors' bylines and the viewer's likes; the public feed finds the bylines cached.
     expected = {FEED: 5, PUBLIC: 3}
-    for url, (items, statements) in small.items():
-        more_items, more_statements = await statements_per_page(url)
+    for url, (items, sent) in small.items():
+        more_items, more_sent = await statements_per_page(url)
         assert (items, more_items) == (2, 12)
-        assert statements == more_statements == expected[url], url
+        assert sent == more_sent == expected[url], url
 
 
 def _nodes(plan: dict):
