@@ -89,7 +89,7 @@ def check_image(data: bytes, image_format: ImageFormat, max_pixels: int) -> Chec
     return CheckedImage(width=width, height=height, sha256=hashlib.sha256(data).hexdigest())
 
 
-def media_storage() -> MediaStorage:
+async def media_storage() -> MediaStorage:
     """Where media bytes are kept (a FastAPI dependency, so that tests can substitute it)."""
     return LocalDiskStorage(get_settings().media_dir)
 

@@ -7,7 +7,8 @@ from fastapi import Depends, Request
 from lifeceo.platform.cache.service import Cache
 
 
-def app_cache(request: Request) -> Cache:
+# async: FastAPI runs a plain `def` dependency in a worker thread, a hop on every request.
+async def app_cache(request: Request) -> Cache:
     return request.app.state.cache
 
 

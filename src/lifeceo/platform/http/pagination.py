@@ -45,7 +45,8 @@ class PageParams(BaseModel):
     limit: int
 
 
-def page_params(
+# async: FastAPI runs a plain `def` dependency in a worker thread, a hop on every request.
+async def page_params(
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
     limit: Annotated[int | None, Query(ge=1, description="page size, at most 100")] = None,
 ) -> PageParams:
