@@ -109,9 +109,10 @@ class Organizer(BaseModel):
     display_name: str
 
 
-class EventOut(BaseModel):
+class EventFields(BaseModel):
+    """What every viewer sees of an event, whoever asks."""
+
     id: int
-    organizer: Organizer
     title: str
     description: str
     city: str
@@ -125,36 +126,24 @@ class EventOut(BaseModel):
     capacity: int | None
     going_count: int
     interested_count: int
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class EventOut(EventFields):
+    organizer: Organizer
     # null: unlimited.
     spots_left: int | None
     # The viewer's own RSVP; null for anonymous viewers and for no RSVP.
     my_rsvp: RsvpStatus | None
-    cancelled_at: datetime | None
-    created_at: datetime
-    updated_at: datetime | None
 
 
-class EventEntry(BaseModel):
+class EventEntry(EventFields):
     """What is cached of an event: the same for every viewer."""
 
     model_config = ConfigDict(from_attributes=True)
-    id: int
     organizer_id: int
-    title: str
-    description: str
-    city: str
-    venue: str
-    starts_at: datetime
-    ends_at: datetime
-    timezone: str
-    tags: list[str]
-    price: Decimal
-    capacity: int | None
-    going_count: int
-    interested_count: int
-    cancelled_at: datetime | None
-    created_at: datetime
-    updated_at: datetime | None
 
 
 class EventFilters(BaseModel):
