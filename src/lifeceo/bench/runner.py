@@ -35,6 +35,9 @@ class BenchOptions:
 
 
 def run(options: BenchOptions, console: Console) -> Path:
+    if options.users < workloads.LOGGED_IN_USERS:
+        raise RuntimeError(f"the benchmark logs in {workloads.LOGGED_IN_USERS} seeded users; "
+                           "--users must be at least that")
     options.data_dir.mkdir(parents=True, exist_ok=True)
     _ensure_data_set(options, console)
     report = Report(settings={

@@ -42,34 +42,30 @@ class AuthorOut(BaseModel):
     display_name: str
 
 
-class PostOut(BaseModel):
+class PostFields(BaseModel):
+    """What every viewer sees of a post, whoever asks."""
+
     id: int
-    author: AuthorOut
     body: str
     tags: list[str]
     visibility: Visibility
     media_id: int | None
     like_count: int
     comment_count: int
-    liked_by_me: bool
     created_at: datetime
     updated_at: datetime | None
 
 
-class PostEntry(BaseModel):
+class PostOut(PostFields):
+    author: AuthorOut
+    liked_by_me: bool
+
+
+class PostEntry(PostFields):
     """What is cached of a post: the same for every viewer; who may see it is decided per read."""
 
     model_config = ConfigDict(from_attributes=True)
-    id: int
     author_id: int
-    body: str
-    tags: list[str]
-    visibility: Visibility
-    media_id: int | None
-    like_count: int
-    comment_count: int
-    created_at: datetime
-    updated_at: datetime | None
 
 
 class CommentOut(BaseModel):
