@@ -133,9 +133,10 @@ async def test_a_page_costs_the_same_few_queries_however_many_authors_it_shows(c
     await add_authors(["one", "two"])
     small = {url: await statements_per_page(url) for url in (FEED, PUBLIC)}
     await add_authors([f"author{i}" for i in range(10)])
-    # The session lookup, whom the reader follows (changed by each follow), the page, the new
-    # authors' bylines and the viewer's likes; the public feed finds the bylines cached.
-    expected = {FEED: 5, PUBLIC: 3}
+    # The session lookup and whom the reader follows (both changed by each follow), the page,
+    # the new authors' bylines and the viewer's likes; the public feed, read next, lists the
+    # same posts, so it finds all but its page cached.
+    expected = {FEED: 5, PUBLIC: 1}
     for url, (items, sent) in small.items():
         more_items, more_sent = await statements_per_page(url)
         assert (items, more_items) == (2, 12)

@@ -58,11 +58,25 @@ class PostService:
                                           posts=[entries[i] for i in wanted if i in entries])
         bylines = await user_service.bylines(session=session, cache=cache,
                                              user_ids={post.author_id for post in posts})
-        liked = (await repository.liked_among(session, user_id=viewer.id,
-                                              post_ids=[post.id for post in posts])
+        liked = (await self._liked_among(session=session, cache=cache, viewer=viewer,
+                                         post_ids=[post.id for post in posts])
                  if viewer else set())
         return [_post_out(post, bylines[post.author_id], liked=post.id in liked)
                 for post in posts if post.author_id in bylines]
+
+    async def _liked_among(self, *, session: AsyncSession, cache: Cache, viewer: User,
+                           post_ids: list[int]) -> set[int]:
+        if not post_ids:
+            return set()
+
+        async def load() -> list[int]:
+            return sorted(await repository.liked_among(session, user_id=viewer.id,
+                                                       post_ids=post_ids))
+
+        await connected(session)
+        return set(await cache.get_or_compute(
+            cache_keys.liked_key(viewer.id, post_ids), load, ttl=cache_keys.LIKED_TTL_SECONDS,
+            tags=[cache_keys.likes_tag(viewer.id)]))
 
     async def update(self, *, session: AsyncSession, cache: Cache, actor: User, post_id: int,
                      changes: dict) -> PostOut:
@@ -92,14 +106,14 @@ class PostService:
         if await repository.add_like(session, post_id=post.id, user_id=user.id):
             await notification_service.notify(session=session, recipient_id=post.author_id,
                                               actor_id=user.id, kind="like", subject_id=post.id)
-            await _forget_post(session, cache, post.id)
+            await _forget_post(session, cache, post.id, liker_id=user.id)
         return LikeState(liked=True, like_count=await repository.like_count(session, post.id))
 
     async def unlike(self, *, session: AsyncSession, cache: Cache, user: User,
                      post_id: int) -> LikeState:
         post = await self._visible(session=session, viewer=user, post_id=post_id, lock="key share")
         if await repository.remove_like(session, post_id=post.id, user_id=user.id):
-            await _forget_post(session, cache, post.id)
+            await _forget_post(session, cache, post.id, liker_id=user.id)
         return LikeState(liked=False, like_count=await repository.like_count(session, post.id))
 
     async def media_removed(self, *, session: AsyncSession, cache: Cache, media_id: int,
@@ -207,9 +221,13 @@ async def _authors(session: AsyncSession, ids: set[int]) -> dict[int, User]:
     return {user.id: user for user in await by_ids(session, list(ids))} if ids else {}
 
 
-async def _forget_post(session: AsyncSession, cache: Cache, post_id: int) -> None:
-    """A count or the content changed, not which pages list the post."""
-    await cache.invalidate(keys=[cache_keys.post_key(post_id)], session=session)
+async def _forget_post(session: AsyncSession, cache: Cache, post_id: int, *,
+                       liker_id: int | None = None) -> None:
+    """A count or the content changed, not which pages list the post; and, when someone
+    liked or unliked it, what they like."""
+    await cache.invalidate(keys=[cache_keys.post_key(post_id)],
+                           tags=[cache_keys.likes_tag(liker_id)] if liker_id else (),
+                           session=session)
 
 
 def _listing_tags(author_id: int, *visibilities: str) -> list[str]:

@@ -5,6 +5,9 @@
 PROFILE_TTL_SECONDS = 300
 BYLINE_TTL_SECONDS = 300
 FOLLOWING_TTL_SECONDS = 300
+# Logout and every change to the user drop it at once; the TTL bounds a change made outside the
+# application (`lifeceo create-admin`), so it is short.
+IDENTITY_TTL_SECONDS = 60
 
 
 def profile_key(username: str) -> str:
@@ -29,3 +32,12 @@ def following_key(user_id: int) -> str:
 def home_tag(user_id: int) -> str:
     """Everything that depends on whom the user follows: that list and their home pages."""
     return f"home:{user_id}"
+
+
+def identity_key(token_digest: bytes) -> str:
+    """Who a session token (by its SHA-256, as stored) belongs to: a read's authentication."""
+    return f"auth:{token_digest.hex()}"
+
+
+def session_tag(session_id: int) -> str:
+    return f"session:{session_id}"

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from lifeceo.community.users.models import User
 from lifeceo.community.users.service import csrf_token_for, user_service
 from lifeceo.errors import Forbidden, Unauthorized
+from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
 
 SESSION_COOKIE = "lifeceo_session"
@@ -25,11 +26,12 @@ def _credentials(request: Request) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
-async def optional_viewer(request: Request, session: DbSession) -> User | None:
+async def optional_viewer(request: Request, session: DbSession, cache: AppCache) -> User | None:
     token, from_cookie = _credentials(request)
     if token is None:
         return None
-    found = await user_service.authenticate(session=session, token=token)
+    found = await user_service.authenticate(session=session, cache=cache, token=token,
+                                            for_write=request.method not in SAFE_METHODS)
     if found is None:
         raise Unauthorized("The session is unknown, expired or revoked.")
     if from_cookie and request.method not in SAFE_METHODS:

@@ -57,8 +57,10 @@ async def login(body: Login, session: DbSession, response: Response):
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(user: CurrentUser, request: Request, session: DbSession) -> Response:
-    await user_service.logout(session=session, session_id=request.state.auth_session_id)
+async def logout(user: CurrentUser, request: Request, session: DbSession,
+                 cache: AppCache) -> Response:
+    await user_service.logout(session=session, cache=cache,
+                              session_id=request.state.auth_session_id)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)

@@ -52,15 +52,18 @@ async def add_session(session: AsyncSession, *, user_id: int, token_hash: bytes,
     return row
 
 
-async def user_for_token(session: AsyncSession, token_hash: bytes) -> tuple[User, int] | None:
+async def user_for_token(session: AsyncSession,
+                         token_hash: bytes) -> tuple[User, int, datetime] | None:
+    """The user, session id and expiry of a live session's token."""
     row = (await session.execute(
-        select(User, AuthSession.id).join(AuthSession, AuthSession.user_id == User.id).where(
+        select(User, AuthSession.id, AuthSession.expires_at)
+        .join(AuthSession, AuthSession.user_id == User.id).where(
             AuthSession.token_hash == token_hash,
             AuthSession.revoked_at.is_(None),
             AuthSession.expires_at > func.now(),
         )
     )).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 async def revoke_session(session: AsyncSession, session_id: int) -> None:

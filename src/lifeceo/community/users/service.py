@@ -16,7 +16,7 @@ from lifeceo.community.users.models import User
 from lifeceo.community.users.passwords import hash_password, verify_password
 from lifeceo.community.users.schemas import Byline, PublicUser
 from lifeceo.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from lifeceo.platform.cache import Cache
+from lifeceo.platform.cache import MISSING, Cache
 from lifeceo.platform.http.pagination import PageParams
 from lifeceo.settings import get_settings
 
@@ -57,16 +57,24 @@ class UserService:
                                      expires_at=expires_at)
         return token, expires_at, user
 
-    async def logout(self, *, session: AsyncSession, session_id: int) -> None:
+    async def logout(self, *, session: AsyncSession, cache: Cache, session_id: int) -> None:
         await repository.revoke_session(session, session_id)
+        await cache.invalidate(tags=[cache_keys.session_tag(session_id)], session=session)
 
-    async def authenticate(self, *, session: AsyncSession, token: str) -> tuple[User, int] | None:
+    async def authenticate(self, *, session: AsyncSession, cache: Cache, token: str,
+                           for_write: bool) -> tuple[User, int] | None:
+        """The token's user and session id. Reads may take them from the cache, where the user
+        is a detached copy without its password hash; a write reads them in its transaction."""
         # Asked twice in a request (the rate limit's key, then the endpoint): the answer is kept
-        # in the request's session, so the second asking costs no query.
+        # in the request's session, so the second asking costs nothing.
         known = session.info.setdefault("authenticated_tokens", {})
         digest = token_hash(token)
         if digest not in known:
-            known[digest] = await repository.user_for_token(session, digest)
+            if for_write:
+                found = await repository.user_for_token(session, digest)
+                known[digest] = None if found is None else found[:2]
+            else:
+                known[digest] = await _cached_identity(session, cache, digest)
         return known[digest]
 
     async def get(self, *, session: AsyncSession, username: str) -> User:
@@ -196,12 +204,45 @@ async def _forget_users(session: AsyncSession, cache: Cache, users: list[User]) 
 
 async def _forget_follow(session: AsyncSession, cache: Cache, follower: User,
                          followee: User) -> None:
-    # Both counts changed; so did whom the follower follows, hence their home feed and which
-    # posts they may see.
-    await cache.invalidate(tags=[cache_keys.home_tag(follower.id)],
+    # Both counts changed (profiles, and the users as their sessions see them); so did whom
+    # the follower follows, hence their home feed and which posts they may see.
+    await cache.invalidate(tags=[cache_keys.home_tag(follower.id),
+                                 cache_keys.user_tag(follower.id), cache_keys.user_tag(followee.id)],
                            keys=[cache_keys.profile_key(follower.username),
                                  cache_keys.profile_key(followee.username)],
                            session=session)
+
+
+# Everything a request may read of its viewer; never the password hash.
+_IDENTITY_COLUMNS = tuple(column for column in User.__table__.columns
+                          if column.key != "password_hash")
+
+
+async def _cached_identity(session: AsyncSession, cache: Cache,
+                           digest: bytes) -> tuple[User, int] | None:
+    key = cache_keys.identity_key(digest)
+    entry = await cache.get(key)
+    if entry is MISSING:
+        read_since = cache.mark()
+        found = await repository.user_for_token(session, digest)
+        if found is None:
+            return None
+        user, session_id, expires_at = found
+        entry = {"user": {column.key: getattr(user, column.key) for column in _IDENTITY_COLUMNS},
+                 "session_id": session_id}
+        expires_in = (expires_at - datetime.now(UTC)).total_seconds()
+        await cache.set(key, entry, read_since=read_since,
+                        ttl=min(cache_keys.IDENTITY_TTL_SECONDS, expires_in),
+                        tags=[cache_keys.user_tag(user.id), cache_keys.session_tag(session_id)])
+        return user, session_id
+    return _user_from(entry["user"]), entry["session_id"]
+
+
+def _user_from(fields: dict) -> User:
+    """A detached User from its cached fields (timestamps come back as ISO strings)."""
+    return User(**{column.key: (datetime.fromisoformat(fields[column.key])
+                                if column.type.python_type is datetime else fields[column.key])
+                   for column in _IDENTITY_COLUMNS})
 
 
 user_service = UserService()

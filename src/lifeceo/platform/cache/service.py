@@ -121,11 +121,21 @@ class Cache:
         self.stats.lookup(namespace, hit=data is not None)
         return MISSING if data is None else orjson.loads(data)
 
-    async def set(self, key: str, value: Any, *, ttl: float, tags: Iterable[str] = ()) -> None:
+    def mark(self) -> int:
+        """A point in this process's record of invalidations, for `set(..., read_since=)`."""
+        return self._log.seq
+
+    async def set(self, key: str, value: Any, *, ttl: float, tags: Iterable[str] = (),
+                  read_since: int | None = None) -> None:
+        """Store `value`. With `read_since` (a `mark()` taken before the value was read), store
+        nothing if the key or one of the tags was invalidated since: the value may predate the
+        write. For a value whose tags are only known once it is read; otherwise get_or_compute."""
         tags = checked_entry(key, ttl=ttl, tags=tags)
         data = orjson.dumps(value)
-        if self.enabled:
-            await self._store(key, namespace_of(key), data, ttl=ttl, tags=tags)
+        if not self.enabled or (
+                read_since is not None and self._log.touched_since(read_since, names([key], tags))):
+            return
+        await self._store(key, namespace_of(key), data, ttl=ttl, tags=tags)
 
     async def delete(self, key: str) -> None:
         """Drop one key in every process and in L2."""

@@ -111,6 +111,17 @@ async def test_a_value_computed_across_an_invalidation_is_returned_but_not_kept(
     assert await cache.get("users:42") is MISSING
 
 
+async def test_a_value_read_before_an_invalidation_of_its_tags_is_not_stored():
+    cache = Cache()
+    mark = cache.mark()
+    await cache.invalidate(tags=["session:7"])
+    await cache.set("auth:a", {"user": 1}, ttl=60, tags=["user:1", "session:7"], read_since=mark)
+    assert await cache.get("auth:a") is MISSING
+    await cache.set("auth:a", {"user": 1}, ttl=60, tags=["user:1", "session:7"],
+                    read_since=cache.mark())
+    assert await cache.get("auth:a") == {"user": 1}
+
+
 async def test_disabled_cache_always_computes():
     cache = Cache(enabled=False)
     compute = Counting(value=1)
