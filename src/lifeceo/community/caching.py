@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeceo.platform.cache import Cache
+from lifeceo.platform.cache import MISSING, Cache
 
 K = TypeVar("K", bound=Hashable)
 Load = Callable[[list[K]], Awaitable[Mapping[K, Any]]]
@@ -108,6 +108,11 @@ async def cached_many(cache: Cache, keys: Mapping[K, str], load: Load[K], *, ttl
         return {}
     if not cache.enabled:
         return dict(await load(list(keys)))
+    # Most reads find every entry in this process: no task per item for those.
+    held = {item: cache.get_local(key) for item, key in keys.items()}
+    keys = {item: key for item, key in keys.items() if held[item] is MISSING}
+    if not keys:
+        return held
     batches: _Batches[K] = _Batches(load, outstanding=len(keys))
 
     async def one(item: K) -> Any:
@@ -134,4 +139,6 @@ async def cached_many(cache: Cache, keys: Mapping[K, str], load: Load[K], *, ttl
         for task in list(batches.reads):
             task.cancel()
         await asyncio.gather(*batches.reads, return_exceptions=True)
-    return {item: value for item, value in zip(items, values) if value is not _ABSENT}
+    loaded = dict(zip(items, values))
+    return {item: loaded[item] if value is MISSING else value for item, value in held.items()
+            if loaded.get(item) is not _ABSENT}

@@ -121,6 +121,19 @@ class Cache:
         self.stats.lookup(namespace, hit=data is not None)
         return MISSING if data is None else orjson.loads(data)
 
+    def get_local(self, key: str) -> Any:
+        """The value if this process holds it, else MISSING; never waits (a miss is not
+        counted: the caller goes on to get_or_compute, which counts it)."""
+        if not self.enabled:
+            return MISSING
+        data = self._l1.get(key)
+        if data is None:
+            return MISSING
+        namespace = namespace_of(key)
+        self.stats.count(namespace, "l1", "hits")
+        self.stats.lookup(namespace, hit=True)
+        return orjson.loads(data)
+
     def mark(self) -> int:
         """A point in this process's record of invalidations, for `set(..., read_since=)`."""
         return self._log.seq

@@ -111,6 +111,15 @@ async def test_a_value_computed_across_an_invalidation_is_returned_but_not_kept(
     assert await cache.get("users:42") is MISSING
 
 
+async def test_get_local_answers_from_this_process_only_and_counts_its_hits_alone():
+    cache = Cache()
+    assert cache.get_local("posts:1") is MISSING
+    await cache.set("posts:1", {"id": 1}, ttl=60)
+    assert cache.get_local("posts:1") == {"id": 1}
+    tiers = cache.stats.snapshot()["namespaces"]["posts"]["tiers"]["l1"]
+    assert (tiers["hits"], tiers["misses"]) == (1, 0)
+
+
 async def test_a_value_read_before_an_invalidation_of_its_tags_is_not_stored():
     cache = Cache()
     mark = cache.mark()
