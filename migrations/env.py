@@ -9,6 +9,12 @@ from lifeceo.platform.db.migrations import MIGRATION_LOCK_ID, database_url_for_a
 
 config = context.config
 target_metadata = Base.metadata
+# procrastinate's tables come from its own SQL (0002_job_queue), not from our models.
+QUEUE_PREFIX = "procrastinate_"
+
+
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    return not (type_ == "table" and name is not None and name.startswith(QUEUE_PREFIX))
 
 
 def run_migrations_online() -> None:
@@ -19,7 +25,7 @@ def run_migrations_online() -> None:
         connection.commit()
         try:
             context.configure(connection=connection, target_metadata=target_metadata,
-                              compare_type=True)
+                              compare_type=True, include_name=include_name)
             with context.begin_transaction():
                 context.run_migrations()
         finally:

@@ -21,6 +21,13 @@ os.environ.pop("LIFECEO_DATABASE_URL", None)
 # Cheap argon2id parameters: the suite registers hundreds of users.
 os.environ["LIFECEO_PASSWORD_HASH_TIME_COST"] = "1"
 os.environ["LIFECEO_PASSWORD_HASH_MEMORY_KIB"] = "1024"
+# Jobs run in-process once the request commits: request-level tests see their effects.
+os.environ["LIFECEO_JOBS_INLINE"] = "true"
+# Tracked events stay buffered until a test flushes them (app.state.event_buffer.flush()): a
+# flush in the background would add its statements to another test's count.
+os.environ["LIFECEO_ANALYTICS_FLUSH_INTERVAL_SECONDS"] = "86400"
+os.environ["LIFECEO_ANALYTICS_FLUSH_EVENTS"] = "1000000"
+os.environ["LIFECEO_ANALYTICS_BUFFER_MAX_EVENTS"] = "1000000"
 
 from lifeceo.models import Base  # noqa: E402
 from lifeceo.platform.db import migrations  # noqa: E402

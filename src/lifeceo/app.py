@@ -1,15 +1,20 @@
 """The FastAPI application: platform services wired in the lifespan, one router per noun."""
 
+import asyncio
 import time
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from lifeceo import jobs  # noqa: F401  (every job handler: enqueue needs their queues)
+from lifeceo.community.analytics.buffer import EventBuffer
+from lifeceo.community.analytics.endpoints import router as analytics_router
 from lifeceo.community.events.endpoints import router as events_router
 from lifeceo.community.feed.endpoints import router as feed_router
 from lifeceo.community.media.endpoints import router as media_router
 from lifeceo.community.notifications.endpoints import router as notifications_router
 from lifeceo.community.posts.endpoints import router as posts_router
+from lifeceo.community.search.endpoints import router as search_router
 from lifeceo.community.users.dependencies import SESSION_COOKIE, optional_viewer
 from lifeceo.community.users.endpoints import router as users_router
 from lifeceo.errors import LifeceoError
@@ -31,6 +36,11 @@ from lifeceo.platform.httpcache import (
     purger_for,
 )
 from lifeceo.platform.observability.logging import configure_logging
+from lifeceo.platform.pubsub import LiveHub, live_check
+from lifeceo.platform.queue import JobContext, queue_check
+from lifeceo.platform.queue.context import bind as bind_jobs
+from lifeceo.platform.queue.endpoints import router as jobs_router
+from lifeceo.platform.queue.maintenance import warm_when_asked
 from lifeceo.platform.ratelimit import (
     RateLimitHeadersMiddleware,
     rate_limit,
@@ -62,13 +72,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.cache = Cache.from_settings(settings, engine=engine)
         await app.state.cache.start()
         app.state.health.add("cache", cache_check(app.state.cache))
+        # Jobs enqueued through this engine run with these services when inline.
+        app.state.jobs = JobContext(settings=settings, sessionmaker=app.state.sessionmaker,
+                                    cache=app.state.cache, engine=engine)
+        bind_jobs(app.state.jobs)
+        app.state.health.add("queues", queue_check(settings, engine))
         app.state.rate_limiter = rate_limiter_for(settings)
         if app.state.rate_limiter is not None:
             app.state.health.add("ratelimit", ratelimit_check(app.state.rate_limiter))
+        # One listener per process feeds this process's live notification streams.
+        app.state.live = LiveHub.from_settings(settings, engine=engine)
+        await app.state.live.start()
+        app.state.health.add("live", live_check(app.state.live))
+        warmer = asyncio.create_task(warm_when_asked(app.state.cache, app.state.live))
+        # Tracked events wait in it for their track-events job, one per flush.
+        app.state.event_buffer = EventBuffer.start(settings, engine, app.state.sessionmaker)
         app.state.startup_seconds = round(time.monotonic() - started, 3)
         try:
             yield
         finally:
+            # First: its last flush enqueues through the database.
+            await app.state.event_buffer.close()
+            warmer.cancel()
+            # Ends the open streams; before the engine, which its publisher uses.
+            await app.state.live.close()
             # Before the engine: its invalidation listener and publisher use the database.
             await app.state.cache.close()
             await engine.dispose()
@@ -85,7 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # is looked up once per request; the endpoints that need the viewer reuse the answer).
     api = APIRouter(prefix=API_PREFIX, dependencies=[rate_limit("api", viewer=optional_viewer)])
     for router in (users_router, posts_router, feed_router, events_router, notifications_router,
-                   media_router, batch_router, cache_router):
+                   media_router, batch_router, cache_router, analytics_router, jobs_router,
+                   search_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)

@@ -1,4 +1,4 @@
-"""The `lifeceo` command: serve, migrate, seed, create-admin, doctor."""
+"""The `lifeceo` command: serve, worker, migrate, seed, create-admin, doctor."""
 
 import asyncio
 import time
@@ -81,6 +81,38 @@ def serve(
         code = run_server(options, console)
     except ServeError as exc:
         raise fail(str(exc)) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker(
+    queues: Annotated[list[str] | None, typer.Option(
+        "--queues", help="Queues to work, repeated or comma-separated [default: all six]")] = None,
+    concurrency: Annotated[int | None, typer.Option(
+        min=1, help="Jobs at once per queue [default: LIFECEO_JOBS_CONCURRENCY]")] = None,
+    stop_on_stdin_eof: Annotated[bool, typer.Option(hidden=True)] = False,
+) -> None:
+    """Migrate, then run jobs from the queues until SIGTERM or Ctrl-C.
+
+    On shutdown running jobs get LIFECEO_JOBS_SHUTDOWN_GRACE_SECONDS to finish, then go back to
+    the queue. The jobs of a worker that was killed run again once its heartbeats have stopped
+    for LIFECEO_JOBS_STALLED_AFTER_SECONDS.
+    """
+    from lifeceo import jobs  # noqa: F401  (registers every handler)
+    from lifeceo.platform.db import migrations
+    from lifeceo.platform.queue.queues import QueueConfigError
+    from lifeceo.platform.queue.worker import run_worker
+    from lifeceo.settings import get_settings
+
+    names = [name.strip() for value in queues or [] for name in value.split(",") if name.strip()]
+    with database() as url:
+        migrations.upgrade(url)
+        settings = get_settings().model_copy(update={"database_url": url})
+        try:
+            code = asyncio.run(run_worker(settings, queues=names, concurrency=concurrency,
+                                          stop_on_stdin_eof=stop_on_stdin_eof))
+        except QueueConfigError as exc:
+            raise fail(str(exc)) from None
     raise typer.Exit(code)
 
 
@@ -203,8 +235,9 @@ def doctor() -> None:
 @app.command()
 def bench(
     workloads: Annotated[str, typer.Option(
-        help="Comma-separated: hello, feed-cached, feed-first, feed-deep, mixed, feed-uncached.")]
-        = "hello,feed-cached,feed-first,feed-deep,mixed,feed-uncached",
+        help="Comma-separated: hello, feed-cached, feed-first, feed-deep, mixed, feed-uncached, "
+             "search, jobs (the queue and the image pipeline, measured in-process).")]
+        = "hello,feed-cached,feed-first,feed-deep,mixed,feed-uncached,jobs",
     connections: Annotated[str, typer.Option(help="Comma-separated connection counts.")]
         = "100,1000",
     seconds: Annotated[float, typer.Option(min=1, help="Measured time per run.")] = 10,
@@ -242,6 +275,46 @@ def bench(
     except RuntimeError as exc:
         raise fail(str(exc)) from None
     console.print(f"[green]report[/green]: {report} and {report.with_suffix('.json')}")
+
+
+search_app = typer.Typer(no_args_is_help=True, help="Full-text search maintenance.")
+app.add_typer(search_app, name="search")
+
+
+@search_app.command("reindex")
+def search_reindex(
+    type: Annotated[str, typer.Option(
+        "--type", help="posts, users, events or all.")] = "all",
+) -> None:
+    """Recompute search documents after a text search configuration change, while serving.
+
+    Stored documents (posts, events) are rewritten in batches of 1,000 rows, a short
+    transaction each; expression indexes are rebuilt with REINDEX CONCURRENTLY; the vocabulary
+    behind suggestions and "did you mean" is refreshed concurrently.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from lifeceo.community.search.documents import DOCUMENTS
+    from lifeceo.community.search.reindex import reindex
+    from lifeceo.settings import get_settings
+
+    kinds = tuple(DOCUMENTS) if type == "all" else (type,)
+    if not set(kinds) <= set(DOCUMENTS):
+        raise fail(f"--type is one of {', '.join(DOCUMENTS)} or all, not {type!r}")
+    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    started = time.perf_counter()
+    with database() as url, Progress(*columns, console=console) as progress:
+        done = asyncio.run(reindex(get_settings(), url, kinds=kinds, progress=progress))
+    console.print(f"[green]reindexed[/green] in {time.perf_counter() - started:.1f} s: "
+                  + ", ".join(f"{kind} {count} rows rewritten" for kind, count in done.items()),
+                  soft_wrap=True)
 
 
 if __name__ == "__main__":

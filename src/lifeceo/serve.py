@@ -70,7 +70,11 @@ def _serve(settings: Settings, options: ServeOptions, console: Console) -> int:
         settings.resolved_secret_key()
         if options.demo_data:
             _seed_demo_data(settings.database_url, console)
-        return _run_uvicorn(settings, options)
+        from lifeceo.platform.queue.process import serve_worker
+
+        # Stopped after the web workers, before PostgreSQL.
+        with serve_worker(settings):
+            return _run_uvicorn(settings, options)
     finally:
         if embedded is not None:
             embedded.stop()

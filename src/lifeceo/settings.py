@@ -5,6 +5,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     database_pool_timeout_seconds: float = 10.0
     # A runaway query must not hold a pooled connection for ever.
     database_statement_timeout_ms: int = 30_000
+    # LISTEN (cache invalidation, live notifications) holds a session, which PgBouncer in
+    # transaction mode cannot give: point this at PostgreSQL itself. Unset: database_url.
+    database_listen_url: str | None = None
     redis_url: str | None = None
     secret_key: SecretStr | None = None
 
@@ -86,6 +90,8 @@ class Settings(BaseSettings):
     ratelimit_api: str = "100/minute"
     ratelimit_events: str = "10/day"
     ratelimit_follows: str = "20/hour"
+    # Browser timing beacons (POST /rum): one per page view and route change is far below this.
+    ratelimit_rum: str = "60/minute"
 
     # HTTP: responses smaller than this are not worth the CPU of compressing (one TCP segment).
     compress_min_bytes: int = 1400
@@ -96,6 +102,79 @@ class Settings(BaseSettings):
     http_stale_if_error_seconds: int = 86_400
     # Varnish instances to purge by surrogate key after writes (comma-separated http URLs).
     varnish_purge_urls: str = ""
+
+    # Job queues (lifeceo.platform.queue). Inline: `enqueue` runs the job in the enqueuing
+    # process right after its transaction commits, no worker, no retries (the test default, and
+    # the mode the `bullmq-jobs` flag is to select while it is off).
+    jobs_inline: bool = False
+    # The periodic jobs' cron expressions ("0 3 * * *") are read in this time zone.
+    jobs_timezone: ZoneInfo = ZoneInfo("UTC")
+    # Jobs running at once per queue in one worker process: the original platform's numbers;
+    # it gave performance-metrics none, and beacons are as light as analytics events.
+    jobs_concurrency: dict[str, int] = {
+        "email": 5, "image-processing": 3, "analytics": 3, "notifications": 10,
+        "data-sync": 5, "performance-metrics": 3}
+    # A run longer than this fails and is retried by its queue's policy. Generous: an SMTP relay
+    # may take 30 s to greet, a 12-megapixel image takes under 2 s, data-sync scans tables.
+    jobs_timeout_seconds: dict[str, float] = {
+        "email": 120.0, "image-processing": 60.0, "analytics": 60.0, "notifications": 60.0,
+        "data-sync": 600.0, "performance-metrics": 60.0}
+    # Workers beat this often; one silent for jobs_stalled_after_seconds is taken for dead and its
+    # running jobs run again (procrastinate's defaults: 10 s and 30 s).
+    jobs_heartbeat_seconds: float = 10.0
+    jobs_stalled_after_seconds: float = 30.0
+    # On SIGTERM running jobs get this long to finish, then go back to the queue. Under the
+    # 30 s that Kubernetes and systemd-style supervisors wait before SIGKILL.
+    jobs_shutdown_grace_seconds: float = 25.0
+    # Readiness warns when a queue's oldest due job has waited longer than this: an idle worker
+    # starts a job within milliseconds, so minutes mean no worker or a backlog.
+    jobs_max_wait_seconds: float = 300.0
+    # Finished jobs stay this long for the queue statistics; dead letters until purged, or this
+    # long (REFERENCE.md: failed analytics jobs were kept 7 days).
+    jobs_keep_finished_hours: int = 24
+    jobs_keep_dead_days: int = 7
+    # `lifeceo serve` runs one worker process for every queue; turn off when `lifeceo worker`
+    # nodes run the queues.
+    jobs_worker_in_serve: bool = True
+
+    # Mail (lifeceo.platform.mail). No SMTP host: messages are written as .eml files to
+    # data_dir/outbox instead, so that development needs no mail server.
+    mail_smtp_host: str | None = None
+    # 587 is the submission port, where servers expect STARTTLS; "tls" means implicit TLS (465).
+    mail_smtp_port: int = 587
+    mail_smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    mail_smtp_username: str | None = None
+    mail_smtp_password: SecretStr | None = None
+    mail_from: str = "lifeceo <noreply@localhost>"
+    # Relays may delay their greeting by several seconds to deter spam bots; past this the job
+    # fails and is retried with backoff instead of holding a worker slot.
+    mail_smtp_timeout_seconds: float = 30.0
+
+    # Analytics (lifeceo.community.analytics). Tracked events wait in a per-process buffer and
+    # are written by one track-events job per flush: every second, or sooner once this many are
+    # waiting. A hard crash loses at most that second; past the bound (the database is down)
+    # new events are dropped rather than grow the process without limit.
+    analytics_flush_interval_seconds: float = 1.0
+    analytics_flush_events: int = 500
+    analytics_buffer_max_events: int = 10_000
+    # Read notifications, raw analytics and browser timings, and media no post shows, are
+    # deleted this long after they were created (REFERENCE.md: 90 days); hourly counts stay.
+    retention_days: int = 90
+    # A beacon is its URL (at most 2,048 characters) and under 200 bytes of timings.
+    rum_max_body_bytes: int = 4096
+    # Percentiles of fewer samples than this are not reported: p95 of 3 loads is noise.
+    rum_min_samples: int = 20
+
+    # Notifications (lifeceo.community.notifications). Likes and RSVPs arriving within this long
+    # of the last one join its unread notification ("@ana and 9 others liked your post"); after
+    # a quiet hour the next one is news of its own.
+    notifications_coalesce_window_seconds: int = 3600
+    # Comments on an idle live stream: proxies drop idle connections after 30-60 s (nginx's
+    # proxy_read_timeout is 60 s), and a client that vanished is noticed at the next write.
+    notifications_stream_heartbeat_seconds: float = 15.0
+    # A stream ends after this long and the client resumes with Last-Event-ID: a revoked session
+    # stops receiving, and streams spread over workers started since.
+    notifications_stream_max_seconds: float = 1800.0
 
     _generated_secret_key: str | None = PrivateAttr(default=None)
 
@@ -112,6 +191,16 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def media_variants_dir(self) -> Path:
+        # Apart from the originals: rendered from them, so a backup may skip it and re-running
+        # process-media rebuilds it.
+        return self.data_dir / "media-variants"
+
+    @property
+    def mail_outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
 
     def resolved_secret_key(self) -> str:
         """The configured key, or one generated once and kept in the data directory."""

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lifeceo.bench.jobs import BATCH, ENQUEUERS, JobFigures
 from lifeceo.bench.wrk import Result
 
 
@@ -23,6 +24,7 @@ class Report:
     measurements: list[Measurement] = field(default_factory=list)
     # Server-side hit ratio over the mixed run, None where the server reported none.
     hit_ratio: float | None = None
+    jobs: JobFigures | None = None
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def rps(self, workload: str, connections: int) -> float | None:
@@ -41,6 +43,7 @@ class Report:
             "machine": {"cpus": _cpus(), "python": platform.python_version()},
             "settings": self.settings,
             "hit_ratio": self.hit_ratio,
+            "jobs": None if self.jobs is None else asdict(self.jobs),
             "measurements": [
                 {"workload": m.workload, "connections": m.connections, **asdict(m.result),
                  "rps": round(m.result.rps, 1), "ratio_to_hello": self.ratio(m.workload,
@@ -66,6 +69,14 @@ class Report:
                          f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | {r.non_2xx_3xx} |")
         lines += ["", "Server-side cache hit ratio during `mixed`: "
                   + ("not reported" if self.hit_ratio is None else f"{self.hit_ratio:.1%}"), ""]
+        if self.jobs is not None:
+            jobs = self.jobs
+            lines += [(f"Jobs: {jobs.enqueued_per_second:,.0f} enqueued/s with a commit each, "
+                       f"{jobs.enqueued_per_second_batched:,.0f}/s by {BATCH} per commit "
+                       f"({ENQUEUERS} at once); enqueue → start on an idle queue p50 "
+                       f"{jobs.start_p50_ms:.1f} ms, p95 {jobs.start_p95_ms:.1f} ms; a "
+                       f"12-megapixel JPEG through the image pipeline {jobs.photo_seconds:.2f} s."),
+                      ""]
         return "\n".join(lines)
 
     def write(self, directory: Path) -> Path:

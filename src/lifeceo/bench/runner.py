@@ -8,10 +8,16 @@ import httpx
 from rich.console import Console
 
 from lifeceo.bench import workloads, wrk
+from lifeceo.bench.jobs import JobFigures
+from lifeceo.bench.jobs import measure as measure_jobs
 from lifeceo.bench.report import Measurement, Report
 from lifeceo.bench.server import BenchServer, run_cli
+from lifeceo.platform.db.embedded import cluster_url
 
-ALL_WORKLOADS = ("hello", "feed-cached", "feed-first", "feed-deep", "mixed", "feed-uncached")
+ALL_WORKLOADS = ("hello", "feed-cached", "feed-first", "feed-deep", "mixed", "feed-uncached",
+                 "search", "jobs")
+# Measured from this process (bench/jobs.py), not with wrk.
+IN_PROCESS = frozenset({"jobs"})
 # Workloads measured against a server with the cache turned off.
 UNCACHED = frozenset({"feed-uncached"})
 SEED_MARKER = "bench-seed.txt"
@@ -45,7 +51,9 @@ def run(options: BenchOptions, console: Console) -> Path:
         "users": options.users, "posts": options.posts, "events": options.events,
     })
     log = options.data_dir / "bench-server.log"
-    cached = [w for w in options.workloads if w not in UNCACHED]
+    # In-process measurements last: the jobs they enqueue keep the worker busy for a while.
+    cached = sorted((w for w in options.workloads if w not in UNCACHED),
+                    key=lambda w: w in IN_PROCESS)
     uncached = [w for w in options.workloads if w in UNCACHED]
     for group, overrides in ((cached, {}), (uncached, {"LIFECEO_CACHE_ENABLED": "false"})):
         if not group:
@@ -55,6 +63,9 @@ def run(options: BenchOptions, console: Console) -> Path:
                          overrides=overrides) as server:
             fixtures = workloads.gather(server.url)
             for workload in group:
+                if workload in IN_PROCESS:
+                    report.jobs = _measure_jobs(options, console)
+                    continue
                 lines = workloads.requests_for(workload, fixtures)
                 _measure(server.url, workload, lines, options, report, console)
                 if workload == "mixed":
@@ -94,6 +105,14 @@ def _measure(url: str, workload: str, lines: list, options: BenchOptions, report
                       f"p99 {result.p99_ms:.1f} ms  errors {result.errors}  "
                       f"non-2xx {result.non_2xx_3xx}")
         report.measurements.append(Measurement(workload, connections, result))
+
+
+def _measure_jobs(options: BenchOptions, console: Console) -> JobFigures:
+    with cluster_url(options.data_dir) as database_url:
+        figures = measure_jobs(database_url, seconds=options.seconds)
+    console.print(f"{'jobs':>13} enqueue {figures.enqueued_per_second:,.0f}/s  start p95 "
+                  f"{figures.start_p95_ms:.1f} ms  12 MP photo {figures.photo_seconds:.2f} s")
+    return figures
 
 
 def _hit_ratio(url: str, fixtures: workloads.Fixtures) -> float | None:

@@ -2,12 +2,14 @@
 
 import random
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import httpx
 import orjson
 
 from lifeceo.bench.wrk import RequestLine
 from lifeceo.seed import DEMO_PASSWORD
+from lifeceo.seed import vocabulary as words
 
 # How many seeded users the benchmark logs in: enough that per-user caches are not one entry.
 LOGGED_IN_USERS = 50
@@ -74,6 +76,16 @@ def _one(kind: str, fixtures: Fixtures, rng: random.Random) -> RequestLine:
     raise ValueError(kind)
 
 
+def _search(fixtures: Fixtures, rng: random.Random) -> RequestLine:
+    """A 1-3 word query of the seeded vocabulary (tags, cities, orchestras, names), over all
+    kinds, as a logged-in user: the visibility rule is part of the cost."""
+    pool = [*words.POST_TAGS, *(city for city, _zone in words.TANGO_CITIES), *words.ORCHESTRAS,
+            *words.FIRST_NAMES, *words.EVENT_NAMES]
+    query = " ".join(rng.sample(pool, rng.randint(1, 3)))
+    return RequestLine("GET", f"/api/v1/search?{urlencode({'q': query, 'limit': 20})}",
+                       rng.choice(fixtures.tokens))
+
+
 def requests_for(workload: str, fixtures: Fixtures, *, seed: int = 1) -> list[RequestLine]:
     rng = random.Random(seed)
     if workload == "hello":
@@ -87,6 +99,8 @@ def requests_for(workload: str, fixtures: Fixtures, *, seed: int = 1) -> list[Re
             raise RuntimeError(f"the data set has fewer than {DEEP_OFFSET} public posts; "
                                "seed more posts for feed-deep")
         return [RequestLine("GET", f"/api/v1/feed/public?limit=20&cursor={fixtures.deep_cursor}")]
+    if workload == "search":
+        return [_search(fixtures, rng) for _ in range(LINES_PER_WORKLOAD)]
     if workload == "mixed":
         kinds = [kind for kind, percent in MIX for _ in range(percent)]
         return [_one(rng.choice(kinds), fixtures, rng) for _ in range(LINES_PER_WORKLOAD)]

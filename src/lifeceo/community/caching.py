@@ -10,9 +10,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeceo.platform.cache import MISSING, Cache
+from lifeceo.platform.cache import MISSING, Cache, not_composable
 
 K = TypeVar("K", bound=Hashable)
 Load = Callable[[list[K]], Awaitable[Mapping[K, Any]]]
@@ -87,32 +88,64 @@ class _Batches(Generic[K]):
                     future.set_exception(_Absent())
 
 
-async def connected(session: AsyncSession) -> AsyncSession:
-    """The request's session, its connection checked out: call before reading through the cache
-    with a loader that uses it.
+async def _connected(session: AsyncSession) -> None:
+    """Check the request's session's connection out before reading through the cache with a
+    loader that uses it.
 
     The request that loads a key makes every other request wanting it wait. Were that leader
     still to wait for a pooled connection while the waiting requests hold all of them (an
     authenticated request holds one from its session lookup on), none would proceed until the
-    pool timed out: seen with 90 concurrent reads on a pool of 20."""
+    pool timed out: seen with 90 concurrent reads on a pool of 20. A read this process holds
+    waits for nobody, so it needs no connection."""
     await session.connection()
-    return session
 
 
-async def cached_many(cache: Cache, keys: Mapping[K, str], load: Load[K], *, ttl: float,
+async def cached(cache: Cache, session: AsyncSession, key: str, load: Callable[[], Awaitable[Any]],
+                 *, ttl: float, tags: Iterable[str] = ()) -> Any:
+    """The cached value of `key`, else `load()` (which may use `session`) cached."""
+    value = cache.get_local(key)
+    if value is MISSING:
+        await _connected(session)
+        value = await cache.get_or_compute(key, load, ttl=ttl, tags=tags)
+    return value
+
+
+async def composed(cache: Cache, key: str, render: Callable[[], Awaitable[Any]]) -> Any:
+    """The JSON-ready value `render()` makes, kept whole under `key` by this process when it
+    was made of cached entries only, until one of them is invalidated or expires: a page read
+    again costs one lookup instead of its parts and their models. `key` names everything else
+    the value depends on (the viewer, the page asked for)."""
+    value = cache.get_local(key)
+    if value is not MISSING:
+        return value
+    read_since = cache.mark()
+    with cache.composing() as parts:
+        value = await render()
+    cache.set_composed(key, value, parts, read_since=read_since)
+    return value
+
+
+# A statement run while a value is composed means it read something the cache did not hold.
+event.listen(Engine, "before_cursor_execute", lambda *_args: not_composable())
+
+
+async def cached_many(cache: Cache, session: AsyncSession, keys: Mapping[K, str], load: Load[K],
+                      *, ttl: float,
                       tags: Callable[[K], Iterable[str]] = lambda item: ()) -> dict[K, Any]:
     """The value of each item (`keys` maps it to its cache key) that exists: cached ones from
-    the cache, the others from `load(missing items)`, which returns those that exist and is
-    called once unless some misses are held up elsewhere (another request's load, a lock)."""
+    the cache, the others from `load(missing items)`, which may use `session`, returns those
+    that exist and is called once unless some misses are held up elsewhere (another request's
+    load, a lock)."""
     if not keys:
         return {}
-    if not cache.enabled:
-        return dict(await load(list(keys)))
-    # Most reads find every entry in this process: no task per item for those.
+    # Most reads find every entry in this process: no task per item, no connection, for those.
     held = {item: cache.get_local(key) for item, key in keys.items()}
     keys = {item: key for item, key in keys.items() if held[item] is MISSING}
     if not keys:
         return held
+    await _connected(session)
+    if not cache.enabled:
+        return dict(await load(list(keys)))
     batches: _Batches[K] = _Batches(load, outstanding=len(keys))
 
     async def one(item: K) -> Any:

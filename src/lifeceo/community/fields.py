@@ -34,7 +34,7 @@ def _distinct(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-def Text(*, max_length: int, min_length: int = 0, strip: bool = False) -> type[str]:  # noqa: N802
+def Text(*, max_length: int, min_length: int = 0, strip: bool = False) -> type[str]:
     """A string that PostgreSQL can store, of bounded length."""
     return Annotated[str, StringConstraints(strip_whitespace=strip, min_length=min_length,
                                             max_length=max_length), AfterValidator(_without_nul)]

@@ -9,8 +9,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from PIL import Image
+from sqlalchemy import text
 from tests import factories
 from tests.statements import statements
+
+from lifeceo.community.caching import composed
+from lifeceo.platform.cache import MISSING
 
 POSTS = "/api/v1/posts"
 EVENTS = "/api/v1/events"
@@ -261,3 +265,20 @@ async def test_deleting_media_detaches_it_from_cached_posts(client):
     await _ok(client, "DELETE", f"/api/v1/media/{media['id']}", ana)
     assert (await _ok(client, "GET", f"{POSTS}/{post}"))["media_id"] is None
     assert (await _ok(client, "GET", PUBLIC))["items"][0]["media_id"] is None
+
+
+async def test_a_page_that_ran_a_query_is_not_kept_whole(app, session):
+    cache = app.state.cache
+    await cache.set("post:1", {"id": 1}, ttl=60)
+
+    async def from_the_cache():
+        return [cache.get_local("post:1")]
+
+    async def with_a_query():
+        await session.execute(text("SELECT 1"))
+        return [cache.get_local("post:1")]
+
+    assert await composed(cache, "view:0:queried", with_a_query) == [{"id": 1}]
+    assert cache.get_local("view:0:queried") is MISSING
+    assert await composed(cache, "view:0:cached", from_the_cache) == [{"id": 1}]
+    assert cache.get_local("view:0:cached") == [{"id": 1}]

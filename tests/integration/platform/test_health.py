@@ -1,5 +1,7 @@
 from sqlalchemy import text
 
+from lifeceo.platform.db.migrations import head_revisions
+
 HEALTH = "application/health+json"
 
 
@@ -35,7 +37,9 @@ async def test_readiness_fails_with_503_when_schema_is_behind(client, app):
     finally:
         async with app.state.engine.begin() as connection:
             await connection.execute(text("DELETE FROM alembic_version"))
-            await connection.execute(text("INSERT INTO alembic_version SELECT '0001'"))
+            for head in head_revisions():
+                await connection.execute(text("INSERT INTO alembic_version VALUES (:head)"),
+                                         {"head": head})
     assert (await client.get("/api/health/ready")).status_code == 200
 
 

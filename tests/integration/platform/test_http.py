@@ -2,8 +2,10 @@
 
 import json
 
+import httpx
 from tests import factories
 
+from lifeceo.app import create_app
 from lifeceo.settings import get_settings
 
 
@@ -65,3 +67,18 @@ async def test_openapi_and_docs_are_served(client):
     spec = (await client.get("/openapi.json")).json()
     assert "/api/v1/auth/register" in spec["paths"]
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_an_exhausted_database_pool_is_a_503_to_retry(database_url):
+    settings = get_settings().model_copy(update={
+        "database_pool_size": 1, "database_pool_overflow": 0,
+        "database_pool_timeout_seconds": 0.2})
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with (httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+                    application.state.engine.connect()):  # the pool's only connection
+            response = await http.get("/api/v1/users/nobody")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "1"

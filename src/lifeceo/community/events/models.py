@@ -6,6 +6,7 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -15,7 +16,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lifeceo.platform.db.base import Base, IdMixin, TimestampMixin
@@ -43,6 +44,12 @@ class Event(IdMixin, TimestampMixin, Base):
     interested_count: Mapped[int] = mapped_column(Integer, server_default="0")
     cancelled_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
+    # Full-text search (lifeceo.platform.search), computed by PostgreSQL as the row is written.
+    search_language: Mapped[str] = mapped_column(
+        String(6), Computed("lifeceo_search_language(title || ' ' || description)", persisted=True))
+    search_vector: Mapped[str] = mapped_column(
+        TSVECTOR, Computed("lifeceo_events_search_vector(title, description, city, venue, tags)",
+                           persisted=True), deferred=True)
 
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
@@ -52,6 +59,10 @@ class Event(IdMixin, TimestampMixin, Base):
         CheckConstraint("cardinality(tags) <= 10", name="tag_count"),
         Index("ix_events_starts", "starts_at", "id"),
         Index("ix_events_city_starts", func.lower(text("city")), "starts_at", "id"),
+        Index("ix_events_search", "search_vector", postgresql_using="gin"),
+        # Typo-tolerant title matches (pg_trgm).
+        Index("ix_events_title_trgm", func.lifeceo_search_fold(title).label("title_folded"),
+              postgresql_using="gin", postgresql_ops={"title_folded": "gin_trgm_ops"}),
     )
 
 

@@ -24,7 +24,7 @@ RsvpStatus = Literal["going", "interested"]
 EARLIEST_MOMENT = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_MOMENT = datetime(2200, 1, 1, tzinfo=UTC)
 # Numeric(10, 2) holds up to 99,999,999.99; no ticket to a dance costs a million.
-PRICE_MAX = Decimal("1000000")
+PRICE_MAX = Decimal(1000000)
 # Larger than any festival hall; a bigger number is a typo, not an event.
 CAPACITY_MAX = 100_000
 

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeceo.community.caching import connected
+from lifeceo.community.caching import cached
+from lifeceo.community.emails.service import email_service
 from lifeceo.community.events import cache_keys, repository
 from lifeceo.community.events.models import Event
 from lifeceo.community.events.schemas import (
@@ -52,6 +53,8 @@ class EventService:
                      fields: dict) -> EventOut:
         event = await repository.add(session, organizer_id=organizer.id, **fields)
         await cache.invalidate(tags=[cache_keys.EVENTS_TAG], session=session)
+        await email_service.schedule_event_reminders(session=session, event_id=event.id,
+                                                     starts_at=event.starts_at)
         return await self._fresh(session=session, event_id=event.id, viewer=organizer)
 
     async def get(self, *, session: AsyncSession, cache: Cache, event_id: int,
@@ -60,9 +63,8 @@ class EventService:
             # An unknown id raises NotFound here: nothing is cached for it.
             return _entry(await self._event(session, event_id))
 
-        await connected(session)
-        entry = await cache.get_or_compute(cache_keys.event_key(event_id), load,
-                                           ttl=cache_keys.EVENT_TTL_SECONDS)
+        entry = await cached(cache, session, cache_keys.event_key(event_id), load,
+                             ttl=cache_keys.EVENT_TTL_SECONDS)
         return (await self._present(session=session, cache=cache, viewer=viewer,
                                     entries=[EventEntry.model_validate(entry)]))[0]
 
@@ -84,9 +86,8 @@ class EventService:
                     "changes_at": changes_at}
 
         key = cache_keys.list_key(filters, page)
-        await connected(session)
-        listing = await cache.get_or_compute(key, load, ttl=cache_keys.LIST_TTL_SECONDS,
-                                             tags=[cache_keys.EVENTS_TAG])
+        listing = await cached(cache, session, key, load, ttl=cache_keys.LIST_TTL_SECONDS,
+                               tags=[cache_keys.EVENTS_TAG])
         changes_at = listing["changes_at"]
         if changes_at is not None and datetime.fromisoformat(changes_at) <= datetime.now(UTC):
             # An event of the list has ended since it was read: read it again, and drop the old
@@ -114,8 +115,12 @@ class EventService:
             raise Conflict(f"{event.going_count} people are going; capacity cannot be lower.",
                            going_count=event.going_count)
         if changes:
+            moved = starts_at != event.starts_at
             await repository.update_event(session, event, **changes)
             await _forget_event(session, cache, event_id)
+            if moved:
+                await email_service.schedule_event_reminders(session=session, event_id=event_id,
+                                                             starts_at=starts_at)
         return await self._fresh(session=session, event_id=event_id, viewer=actor)
 
     async def cancel(self, *, session: AsyncSession, cache: Cache, actor: User,
@@ -149,6 +154,9 @@ class EventService:
                                                  status=status)
             if current != status:
                 await _forget_event(session, cache, event_id)
+            if status == "going" and current != "going":
+                await email_service.schedule_event_reminders(
+                    session=session, event_id=event_id, starts_at=event.starts_at)
             return await self._fresh(session=session, event_id=event_id, viewer=user)
         raise Conflict("Your RSVP changed concurrently; try again.")
 

@@ -35,3 +35,8 @@ def home_key(viewer_id: int, author_ids: list[int], page: PageParams) -> str:
 
 def timeline_key(author_id: int, relation: str, page: PageParams) -> str:
     return f"feed:user:{author_id}:{relation}:{_page(page)}"
+
+
+def view_key(viewer_id: int | None, page_key: str) -> str:
+    """A page as one viewer sees it (their likes, what they may see), made whole."""
+    return f"view:{viewer_id or 0}:{page_key}"

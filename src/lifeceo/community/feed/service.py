@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeceo.community.caching import connected
+from lifeceo.community.caching import cached, composed
 from lifeceo.community.feed import cache_keys, repository
 from lifeceo.community.feed.schemas import PostPage
 from lifeceo.community.posts import cache_keys as post_keys
@@ -25,7 +25,7 @@ from lifeceo.platform.http.pagination import PageParams, page_of
 
 class FeedService:
     async def home_page(self, *, session: AsyncSession, cache: Cache, viewer: User,
-                        page: PageParams) -> PostPage:
+                        page: PageParams) -> dict:
         followed = await user_service.following_ids(session=session, cache=cache,
                                                     user_id=viewer.id)
         authors = sorted({viewer.id, *followed})
@@ -38,7 +38,7 @@ class FeedService:
                                               page=page))
 
     async def public_page(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
-                          page: PageParams) -> PostPage:
+                          page: PageParams) -> dict:
         return await self._page(
             session=session, cache=cache, viewer=viewer, page=page,
             key=cache_keys.public_key(page), ttl=cache_keys.PUBLIC_TTL_SECONDS,
@@ -46,7 +46,7 @@ class FeedService:
             read=lambda: repository.public_page(session, page=page))
 
     async def timeline_page(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
-                            username: str, page: PageParams) -> PostPage:
+                            username: str, page: PageParams) -> dict:
         author_id = await user_service.id_of(session=session, cache=cache, username=username)
         relation = await self._relation(session=session, cache=cache, viewer=viewer,
                                         author_id=author_id)
@@ -66,20 +66,25 @@ class FeedService:
 
     async def _page(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
                     page: PageParams, key: str, ttl: float, tags: list[str],
-                    read: Callable[[], Awaitable[list[Post]]]) -> PostPage:
-        # Posts read for the page by this request serve it directly: no second query for them.
-        fresh: dict[int, PostEntry] = {}
+                    read: Callable[[], Awaitable[list[Post]]]) -> dict:
+        """The page as JSON-ready data (a PostPage), whole from the cache when it can be."""
 
-        async def listing() -> dict:
-            rows, next_cursor = page_of(await read(), page)
-            fresh.update((post.id, PostEntry.model_validate(post)) for post in rows)
-            return {"ids": [post.id for post in rows], "next_cursor": next_cursor}
+        async def render() -> dict:
+            # Posts read for the page by this request serve it directly: no second query.
+            fresh: dict[int, PostEntry] = {}
 
-        await connected(session)
-        cached = await cache.get_or_compute(key, listing, ttl=ttl, tags=tags)
-        items = await post_service.hydrate(session=session, cache=cache, viewer=viewer,
-                                           post_ids=cached["ids"], fresh=fresh)
-        return PostPage(items=items, next_cursor=cached["next_cursor"])
+            async def listing() -> dict:
+                rows, next_cursor = page_of(await read(), page)
+                fresh.update((post.id, PostEntry.model_validate(post)) for post in rows)
+                return {"ids": [post.id for post in rows], "next_cursor": next_cursor}
+
+            listed = await cached(cache, session, key, listing, ttl=ttl, tags=tags)
+            items = await post_service.hydrate(session=session, cache=cache, viewer=viewer,
+                                               post_ids=listed["ids"], fresh=fresh)
+            return PostPage(items=items, next_cursor=listed["next_cursor"]).model_dump(mode="json")
+
+        return await composed(cache, cache_keys.view_key(viewer.id if viewer else None, key),
+                              render)
 
 
 feed_service = FeedService()

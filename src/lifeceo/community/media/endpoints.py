@@ -1,4 +1,4 @@
-"""HTTP endpoints of media: upload, metadata, content and deletion."""
+"""HTTP endpoints of media: upload, metadata, original and variant content, deletion."""
 
 from typing import Annotated
 
@@ -8,6 +8,7 @@ from fastapi import (
     Depends,
     File,
     Header,
+    Path,
     Request,
     Response,
     UploadFile,
@@ -15,8 +16,16 @@ from fastapi import (
 )
 
 from lifeceo.community.media.models import Media
+from lifeceo.community.media.presentation import image_of
 from lifeceo.community.media.schemas import MediaOut
-from lifeceo.community.media.service import etag_of, media_service, media_storage
+from lifeceo.community.media.service import (
+    discard,
+    etag_of,
+    media_service,
+    media_storage,
+    variant_keys,
+    variant_storage,
+)
 from lifeceo.community.users.dependencies import CurrentUser, optional_viewer
 from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
@@ -27,14 +36,28 @@ from lifeceo.settings import get_settings
 
 router = APIRouter(tags=["media"])
 Storage = Annotated[MediaStorage, Depends(media_storage)]
-# Keys are random and content never changes under an id, so caches may keep it for ever.
+VariantStorage = Annotated[MediaStorage, Depends(variant_storage)]
+# Content never changes under a URL (an original under its media id, a variant under a name that
+# holds its digest), so caches may keep it for ever.
 CONTENT_CACHE_CONTROL = "public, max-age=31536000, immutable"
+# processing.Variant.name: width, digest prefix, extension.
+VARIANT_NAME = r"^[0-9]{1,5}w-[0-9a-f]{16}\.(webp|jpg)$"
+IMAGE_CONTENT = {"image/jpeg": {}, "image/png": {}, "image/webp": {}}
 
 
 def _out(request: Request, media: Media) -> MediaOut:
-    return MediaOut(id=media.id, content_type=media.content_type, byte_size=media.byte_size,
-                    width=media.width, height=media.height, created_at=media.created_at,
+    return MediaOut(**image_of(media).model_dump(), content_type=media.content_type,
+                    byte_size=media.byte_size, failure_reason=media.failure_reason,
+                    created_at=media.created_at,
                     url=request.app.url_path_for("media_content", media_id=media.id))
+
+
+def _content(data: bytes | None, *, content_type: str, etag: str) -> Response:
+    headers = {"ETag": etag, "Cache-Control": CONTENT_CACHE_CONTROL}
+    if data is None:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    headers |= {"X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"}
+    return Response(data, media_type=content_type, headers=headers)
 
 
 @router.post("/media", status_code=status.HTTP_201_CREATED, response_model=MediaOut,
@@ -53,25 +76,38 @@ async def media_metadata(media_id: RowId, session: DbSession, request: Request):
 
 
 @router.get("/media/{media_id}/content", name="media_content", response_class=Response,
-            responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
+            responses={200: {"content": IMAGE_CONTENT},
                        304: {"description": "The client's copy is current"}})
 async def media_content(media_id: RowId, session: DbSession, storage: Storage,
                         if_none_match: Annotated[str | None, Header(max_length=1000)] = None):
+    """The original upload, byte for byte."""
     media, data = await media_service.content(session=session, storage=storage,
                                               media_id=media_id, if_none_match=if_none_match)
-    headers = {"ETag": etag_of(media), "Cache-Control": CONTENT_CACHE_CONTROL}
-    if data is None:
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    headers |= {"X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"}
-    return Response(data, media_type=media.content_type, headers=headers)
+    return _content(data, content_type=media.content_type, etag=etag_of(media))
+
+
+@router.get("/media/{media_id}/variants/{name}", name="media_variant", response_class=Response,
+            responses={200: {"content": IMAGE_CONTENT},
+                       304: {"description": "The client's copy is current"}})
+async def media_variant(media_id: RowId,
+                        name: Annotated[str, Path(pattern=VARIANT_NAME, max_length=40)],
+                        session: DbSession, storage: VariantStorage,
+                        if_none_match: Annotated[str | None, Header(max_length=1000)] = None):
+    """A rendered variant (upright, without metadata); the URLs are listed by the media."""
+    variant, data = await media_service.variant(session=session, storage=storage,
+                                                media_id=media_id, name=name,
+                                                if_none_match=if_none_match)
+    return _content(data, content_type=variant.content_type, etag=f'"{variant.sha256}"')
 
 
 @router.delete("/media/{media_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_media(media_id: RowId, user: CurrentUser, session: DbSession, storage: Storage,
-                       background: BackgroundTasks, cache: AppCache) -> Response:
+                       variants: VariantStorage, background: BackgroundTasks,
+                       cache: AppCache) -> Response:
     media = await media_service.delete(session=session, cache=cache, actor=user,
                                        media_id=media_id)
     # Background tasks run after the request's transaction has committed: if the commit fails,
-    # the row and its bytes both stay.
+    # the row and its files all stay.
     background.add_task(storage.delete, media.storage_key)
+    background.add_task(discard, variants, variant_keys(media))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

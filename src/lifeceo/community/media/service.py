@@ -1,19 +1,20 @@
-"""Rules about media: only well-formed JPEG, PNG and WebP images of bounded size are kept, and a
-row is never left without its bytes."""
+"""Rules about media: only JPEG, PNG and WebP images of bounded size and pixel count are kept, a
+row is never left without its bytes, and every upload is rendered into served variants by the
+process-media job (tasks.py), which ends it `ready` or `failed` with a reason."""
 
 import asyncio
 import hashlib
-import io
 import secrets
-import struct
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import structlog
-from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeceo.community.media import repository
+from lifeceo.community.media import cache_keys, processing, repository
 from lifeceo.community.media.models import Media
+from lifeceo.community.media.processing import ImageRejected
+from lifeceo.community.media.schemas import StoredVariant
 from lifeceo.community.posts.service import post_service
 from lifeceo.community.users.models import User
 from lifeceo.errors import (
@@ -24,11 +25,13 @@ from lifeceo.errors import (
     UnsupportedMediaType,
 )
 from lifeceo.platform.cache import Cache
+from lifeceo.platform.queue import enqueue
 from lifeceo.platform.storage import MediaStorage, MissingObject
 from lifeceo.platform.storage.local import LocalDiskStorage
-from lifeceo.settings import get_settings
+from lifeceo.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
+PROCESS_MEDIA_JOB = "process-media"
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,18 @@ class ImageFormat:
 JPEG = ImageFormat("image/jpeg", "JPEG", ".jpg")
 PNG = ImageFormat("image/png", "PNG", ".png")
 WEBP = ImageFormat("image/webp", "WEBP", ".webp")
-# Every way Pillow's parsers report a malformed or truncated file.
-MALFORMED_IMAGE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 
 
 @dataclass(frozen=True)
-class CheckedImage:
-    width: int
-    height: int
-    sha256: str
+class Rendering:
+    """The outcome of one processing run: the image as shown and its variants, already saved;
+    or, with a failure_reason, nothing."""
+
+    variants: list[StoredVariant]
+    width: int | None = None
+    height: int | None = None
+    blurhash: str | None = None
+    failure_reason: str | None = None
 
 
 def sniff(data: bytes) -> ImageFormat | None:
@@ -63,35 +69,28 @@ def sniff(data: bytes) -> ImageFormat | None:
     return None
 
 
-def check_image(data: bytes, image_format: ImageFormat, max_pixels: int) -> CheckedImage:
-    """Dimensions and digest of a well-formed image; CPU-bound, so it runs in a worker thread."""
-    try:
-        with Image.open(io.BytesIO(data), formats=[image_format.pillow_format]) as image:
-            # Only the header has been parsed: bound the pixel count before anything is decoded.
-            if image.format != image_format.pillow_format:
-                raise Unprocessable(f"The file is not a valid {image_format.pillow_format} image.")
-            width, height = image.size
-            if width * height > max_pixels:
-                raise PayloadTooLarge(f"The image has {width}x{height} pixels; at most "
-                                      f"{max_pixels} are accepted.", max_pixels=max_pixels)
-            image.verify()
-        # verify() leaves the image unusable and does not decode JPEG or WebP at all: decoding
-        # the pixels is what finds a truncated or corrupt file.
-        with Image.open(io.BytesIO(data), formats=[image_format.pillow_format]) as image:
-            image.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        # Pillow's own ceiling, hit while parsing the header of a file that declares huge sizes.
-        raise PayloadTooLarge(f"The image declares more than {max_pixels} pixels.",
-                              max_pixels=max_pixels) from None
-    except MALFORMED_IMAGE_ERRORS:
-        raise Unprocessable(f"The file is a truncated or corrupt "
-                            f"{image_format.pillow_format} image.") from None
-    return CheckedImage(width=width, height=height, sha256=hashlib.sha256(data).hexdigest())
+def originals_in(settings: Settings) -> MediaStorage:
+    """Where original uploads are kept."""
+    return LocalDiskStorage(settings.media_dir)
+
+
+def variants_in(settings: Settings) -> MediaStorage:
+    """Where rendered variants are kept."""
+    return LocalDiskStorage(settings.media_variants_dir)
 
 
 async def media_storage() -> MediaStorage:
-    """Where media bytes are kept (a FastAPI dependency, so that tests can substitute it)."""
-    return LocalDiskStorage(get_settings().media_dir)
+    """The originals' storage as a FastAPI dependency, so that tests can substitute it."""
+    return originals_in(get_settings())
+
+
+async def variant_storage() -> MediaStorage:
+    return variants_in(get_settings())
+
+
+def variant_keys(media: Media) -> list[str]:
+    """The variant storage's keys the media's row refers to (the original is media.storage_key)."""
+    return [StoredVariant.model_validate(stored).storage_key for stored in media.variants]
 
 
 def etag_of(media: Media) -> str:
@@ -109,6 +108,8 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
 class MediaService:
     async def upload(self, *, session: AsyncSession, storage: MediaStorage, owner: User,
                      data: bytes) -> Media:
+        """Keep the original and queue its processing; only what the header tells is checked
+        here (type, pixel count), the decoding is the job's."""
         settings = get_settings()
         if len(data) > settings.max_upload_bytes:
             raise PayloadTooLarge(f"The file exceeds {settings.max_upload_bytes} bytes.",
@@ -116,15 +117,25 @@ class MediaService:
         image_format = sniff(data)
         if image_format is None:
             raise UnsupportedMediaType("Upload a JPEG, PNG or WebP image.")
-        image = await asyncio.to_thread(check_image, data, image_format,
-                                        settings.max_image_pixels)
+        try:
+            width, height = await asyncio.to_thread(
+                processing.read_header, data, image_format.pillow_format,
+                max_pixels=settings.max_image_pixels)
+        except ImageRejected as rejection:
+            if rejection.kind == "bomb":
+                raise PayloadTooLarge(rejection.reason,
+                                      max_pixels=settings.max_image_pixels) from None
+            raise Unprocessable(rejection.reason) from None
         key = secrets.token_hex(16) + image_format.extension
         await storage.save(key, data)
         try:
-            return await repository.add(
+            media = await repository.add(
                 session, owner_id=owner.id, content_type=image_format.content_type,
-                byte_size=len(data), width=image.width, height=image.height, storage_key=key,
-                sha256=image.sha256)
+                byte_size=len(data), width=width, height=height, storage_key=key,
+                sha256=hashlib.sha256(data).hexdigest())
+            # In this transaction: the job exists if and only if the row does.
+            await enqueue(session, PROCESS_MEDIA_JOB, media_id=media.id, lock=f"media:{media.id}")
+            return media
         except BaseException:
             # Also on cancellation: bytes with no row pointing at them would never be removed.
             await storage.delete(key)
@@ -142,22 +153,96 @@ class MediaService:
         media = await self.get(session=session, media_id=media_id)
         if _etag_matches(if_none_match, etag_of(media)):
             return media, None
-        try:
-            return media, await storage.read(media.storage_key)
-        except MissingObject:
-            log.error("media bytes missing", media_id=media.id, storage_key=media.storage_key)
-            raise NotFound(f"The content of media {media_id} is not available.") from None
+        return media, await _read(storage, media.storage_key, media_id=media.id)
+
+    async def variant(self, *, session: AsyncSession, storage: MediaStorage, media_id: int,
+                      name: str, if_none_match: str | None) -> tuple[StoredVariant, bytes | None]:
+        """A rendered variant and its bytes; None instead of the bytes when the client's copy is
+        current."""
+        media = await self.get(session=session, media_id=media_id)
+        found = [variant for variant in map(StoredVariant.model_validate, media.variants)
+                 if variant.name == name]
+        if not found:
+            raise NotFound(f"Media {media_id} has no variant {name}.")
+        if _etag_matches(if_none_match, f'"{found[0].sha256}"'):
+            return found[0], None
+        return found[0], await _read(storage, found[0].storage_key, media_id=media.id)
 
     async def delete(self, *, session: AsyncSession, cache: Cache, actor: User,
                      media_id: int) -> Media:
-        """Delete the row; the caller removes the bytes once the deletion is committed."""
+        """Delete the row as it is when deleted; the caller removes its files (the original and
+        variant_keys) once the deletion is committed."""
         media = await self.get(session=session, media_id=media_id)
         if media.owner_id != actor.id:
             raise Forbidden("Only the owner may delete a media item.")
         await post_service.media_removed(session=session, cache=cache, media_id=media.id,
                                          owner_id=media.owner_id)
-        await repository.remove(session, media.id)
-        return media
+        removed = await repository.remove(session, media.id)
+        if removed is None:
+            raise NotFound(f"No media with id {media_id}.")
+        await cache.invalidate(keys=[cache_keys.image_key(media.id)], session=session)
+        return removed
+
+    async def render(self, *, originals: MediaStorage, variants: MediaStorage, media: Media,
+                     max_pixels: int) -> Rendering:
+        """Decode the original and save its variants; no row changes. Keys derive from the
+        original's key and the variant's content, so a second run saves the same files under the
+        same keys. A bad image is a failed Rendering; errors of the storage propagate, for the job
+        to be retried (a missing original is the operator's problem, or a deletion racing this
+        run, which the retry finds done), never blamed on the upload."""
+        original = await originals.read(media.storage_key)
+        try:
+            rendered = await asyncio.to_thread(processing.render, original, max_pixels=max_pixels)
+        except ImageRejected as rejection:
+            log.warning("media rejected", media_id=media.id, kind=rejection.kind,
+                        reason=rejection.reason, cause=repr(rejection.__cause__))
+            return Rendering(variants=[], failure_reason=rejection.reason)
+        stem = PurePath(media.storage_key).stem
+        stored = [StoredVariant(name=variant.name, content_type=variant.encoding.content_type,
+                                width=variant.width, height=variant.height,
+                                byte_size=len(variant.data), sha256=variant.sha256,
+                                storage_key=f"{stem}-{variant.name}")
+                  for variant in rendered.variants]
+        await asyncio.gather(*(variants.save(entry.storage_key, variant.data)
+                               for entry, variant in zip(stored, rendered.variants)))
+        return Rendering(width=rendered.width, height=rendered.height,
+                         blurhash=rendered.blurhash, variants=stored)
+
+    async def record(self, *, session: AsyncSession, cache: Cache, media_id: int,
+                     rendering: Rendering) -> list[str]:
+        """Mark the media ready with the variants, or failed with the reason. Returns the variant
+        keys nothing refers to any more, for the caller to remove once this commits."""
+        saved = [variant.storage_key for variant in rendering.variants]
+        media = await repository.locked(session, media_id)
+        if media is None:
+            # Deleted while it was being rendered: what was just saved belongs to no one.
+            return saved
+        superseded = [key for key in variant_keys(media) if key not in saved]
+        if rendering.failure_reason is not None:
+            await repository.update(session, media, status="failed",
+                                    failure_reason=rendering.failure_reason, blurhash=None,
+                                    variants=[])
+        else:
+            await repository.update(
+                session, media, status="ready", failure_reason=None, width=rendering.width,
+                height=rendering.height, blurhash=rendering.blurhash,
+                variants=[variant.model_dump() for variant in rendering.variants])
+        await cache.invalidate(keys=[cache_keys.image_key(media_id)], session=session)
+        return superseded
+
+
+async def discard(storage: MediaStorage, keys: list[str]) -> None:
+    """Remove files no row refers to any more (missing ones are no error)."""
+    for key in keys:
+        await storage.delete(key)
+
+
+async def _read(storage: MediaStorage, key: str, *, media_id: int) -> bytes:
+    try:
+        return await storage.read(key)
+    except MissingObject:
+        log.error("media bytes missing", media_id=media_id, storage_key=key)
+        raise NotFound(f"The content of media {media_id} is not available.") from None
 
 
 media_service = MediaService()

@@ -1,4 +1,4 @@
-"""Bodies of the notification endpoints."""
+"""Bodies of the notification endpoints and of the live stream's events."""
 
 from datetime import datetime
 from typing import Annotated
@@ -9,12 +9,18 @@ from lifeceo.platform.http.pagination import RowIdField
 
 
 class NotificationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
     id: int
     kind: str
+    # The latest actor; `actors` are the latest few, newest first, of `actor_count` in all.
     actor: str
+    actors: list[str]
+    actor_count: int
+    # What a client shows: "@ana and 9 others liked your post".
+    summary: str
     subject_id: int
     created_at: datetime
+    # When the latest actor joined.
+    updated_at: datetime
     read_at: datetime | None
 
 

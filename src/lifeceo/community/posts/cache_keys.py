@@ -1,7 +1,5 @@
 """Names of what the posts package caches, and the tags its writes drop from the feeds."""
 
-import hashlib
-
 # Invalidated by every write that changes a post; the TTL only bounds what a change made
 # outside the application can cost.
 POST_TTL_SECONDS = 300
@@ -41,12 +39,6 @@ def authors_tags(author_ids: list[int]) -> list[str]:
     return sorted({_bucket_tag(author_id) for author_id in author_ids})
 
 
-def liked_key(user_id: int, post_ids: list[int]) -> str:
-    """Which of these posts (a page of them) the user likes: the page's liked_by_me."""
-    digest = hashlib.blake2b(",".join(map(str, sorted(post_ids))).encode(), digest_size=12)
-    return f"liked:{user_id}:{digest.hexdigest()}"
-
-
-def likes_tag(user_id: int) -> str:
-    """Everything that says which posts the user likes: their like or unlike drops it."""
-    return f"likes:{user_id}"
+def liked_key(user_id: int, post_id: int) -> str:
+    """Whether the user likes the post (liked_by_me): dropped by their like or unlike."""
+    return f"liked:{user_id}:{post_id}"

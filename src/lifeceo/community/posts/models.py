@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -13,7 +14,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lifeceo.platform.db.base import Base, IdMixin, TimestampMixin
@@ -33,6 +34,12 @@ class Post(IdMixin, TimestampMixin, Base):
     like_count: Mapped[int] = mapped_column(Integer, server_default="0")
     comment_count: Mapped[int] = mapped_column(Integer, server_default="0")
     updated_at: Mapped[datetime | None]
+    # Full-text search (lifeceo.platform.search): the language the body is analysed in, and the
+    # weighted document, which includes the author's name and so is written by the trigger
+    # posts_search_document (migration 0003), in the transaction that writes the row.
+    search_language: Mapped[str] = mapped_column(
+        String(6), Computed("lifeceo_search_language(body)", persisted=True))
+    search_vector: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True)
 
     __table_args__ = (
         CheckConstraint("char_length(body) <= 5000", name="body_length"),
@@ -43,6 +50,9 @@ class Post(IdMixin, TimestampMixin, Base):
         # The public feed.
         Index("ix_posts_public_created", text("created_at DESC"), text("id DESC"),
               postgresql_where=text("visibility = 'public'")),
+        # Deleting a media row (SET NULL here) and finding orphaned media look posts up by it.
+        Index("ix_posts_media", "media_id", postgresql_where=text("media_id IS NOT NULL")),
+        Index("ix_posts_search", "search_vector", postgresql_using="gin"),
     )
 
 

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from lifeceo.community.fields import PartialUpdate, Tags, Text
+from lifeceo.community.media.schemas import MediaImage
 from lifeceo.platform.http.pagination import RowIdField
 
 PostBody = Text(min_length=1, max_length=5000)
@@ -59,6 +60,8 @@ class PostFields(BaseModel):
 class PostOut(PostFields):
     author: AuthorOut
     liked_by_me: bool
+    # The attached image (media_id) as shown: srcset-ready variants and a placeholder once ready.
+    media: MediaImage | None
 
 
 class PostEntry(PostFields):

@@ -4,14 +4,17 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeceo.community.caching import cached_many, connected
-from lifeceo.community.notifications.service import notification_service
+from lifeceo.community.analytics.service import analytics_service
+from lifeceo.community.caching import cached_many
+from lifeceo.community.media.presentation import media_images
+from lifeceo.community.media.schemas import MediaImage
+from lifeceo.community.notifications.service import mentioned_usernames, notification_service
 from lifeceo.community.posts import cache_keys, repository
 from lifeceo.community.posts.models import Comment, Post
 from lifeceo.community.posts.repository import RowLock
 from lifeceo.community.posts.schemas import AuthorOut, CommentOut, LikeState, PostEntry, PostOut
 from lifeceo.community.users.models import User
-from lifeceo.community.users.repository import by_ids
+from lifeceo.community.users.repository import by_ids, by_usernames, is_following
 from lifeceo.community.users.schemas import Byline
 from lifeceo.community.users.service import user_service
 from lifeceo.errors import Forbidden, NotFound, Unprocessable
@@ -25,8 +28,11 @@ class PostService:
         await self._check_media(session=session, owner=author, media_id=media_id)
         post = await repository.add_post(session, author_id=author.id, body=body, tags=tags,
                                          visibility=visibility, media_id=media_id)
+        await self._notify_mentions(session=session, post=post, actor=author, body=body,
+                                    source=f"mention:post:{post.id}")
         await cache.invalidate(tags=_listing_tags(author.id, visibility), session=session)
-        return _post_out(post, author, liked=False)
+        images = await _images(session, cache, [post])
+        return _post_out(post, author, liked=False, media=images.get(post.media_id))
 
     async def get(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
                   post_id: int) -> PostOut:
@@ -34,6 +40,8 @@ class PostService:
         # A post the viewer may not see is reported exactly like one that does not exist.
         if not found:
             raise NotFound(f"No post {post_id}.")
+        analytics_service.track(session=session, kind="post_viewed",
+                                user_id=viewer.id if viewer else None, subject_id=post_id)
         return found[0]
 
     async def lookup(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
@@ -61,7 +69,9 @@ class PostService:
         liked = (await self._liked_among(session=session, cache=cache, viewer=viewer,
                                          post_ids=[post.id for post in posts])
                  if viewer else set())
-        return [_post_out(post, bylines[post.author_id], liked=post.id in liked)
+        images = await _images(session, cache, posts)
+        return [_post_out(post, bylines[post.author_id], liked=post.id in liked,
+                          media=images.get(post.media_id))
                 for post in posts if post.author_id in bylines]
 
     async def _liked_among(self, *, session: AsyncSession, cache: Cache, viewer: User,
@@ -69,14 +79,15 @@ class PostService:
         if not post_ids:
             return set()
 
-        async def load() -> list[int]:
-            return sorted(await repository.liked_among(session, user_id=viewer.id,
-                                                       post_ids=post_ids))
+        async def load(missing: list[int]) -> dict[int, bool]:
+            liked = await repository.liked_among(session, user_id=viewer.id, post_ids=missing)
+            return {post_id: post_id in liked for post_id in missing}
 
-        await connected(session)
-        return set(await cache.get_or_compute(
-            cache_keys.liked_key(viewer.id, post_ids), load, ttl=cache_keys.LIKED_TTL_SECONDS,
-            tags=[cache_keys.likes_tag(viewer.id)]))
+        found = await cached_many(
+            cache, session, {post_id: cache_keys.liked_key(viewer.id, post_id)
+                             for post_id in post_ids},
+            load, ttl=cache_keys.LIKED_TTL_SECONDS)
+        return {post_id for post_id, liked in found.items() if liked}
 
     async def update(self, *, session: AsyncSession, cache: Cache, actor: User, post_id: int,
                      changes: dict) -> PostOut:
@@ -85,13 +96,17 @@ class PostService:
         if changes:
             visibility_before = post.visibility
             post = await repository.update_post(session, post, **changes)
+            if {"body", "visibility"} & changes.keys():
+                # Those named since, or who may see the post now; nobody is told twice.
+                await self._notify_mentions(session=session, post=post, actor=actor,
+                                            body=post.body, source=f"mention:post:{post.id}")
             # The pages listing posts only change when the post enters or leaves one of them.
             rescoped = post.visibility != visibility_before
             await cache.invalidate(
                 keys=[cache_keys.post_key(post.id)],
                 tags=_listing_tags(actor.id, visibility_before, post.visibility) if rescoped else (),
                 session=session)
-        return (await self.present(session=session, viewer=actor, posts=[post]))[0]
+        return (await self.present(session=session, cache=cache, viewer=actor, posts=[post]))[0]
 
     async def delete(self, *, session: AsyncSession, cache: Cache, actor: User,
                      post_id: int) -> None:
@@ -106,6 +121,8 @@ class PostService:
         if await repository.add_like(session, post_id=post.id, user_id=user.id):
             await notification_service.notify(session=session, recipient_id=post.author_id,
                                               actor_id=user.id, kind="like", subject_id=post.id)
+            analytics_service.track(session=session, kind="like", user_id=user.id,
+                                    subject_id=post.id)
             await _forget_post(session, cache, post.id, liker_id=user.id)
         return LikeState(liked=True, like_count=await repository.like_count(session, post.id))
 
@@ -139,7 +156,11 @@ class PostService:
         comment = await repository.add_comment(session, post_id=post.id, author_id=author.id,
                                                body=body)
         await notification_service.notify(session=session, recipient_id=post.author_id,
-                                          actor_id=author.id, kind="comment", subject_id=post.id)
+                                          actor_id=author.id, kind="comment", subject_id=post.id,
+                                          source=f"comment:{comment.id}")
+        await self._notify_mentions(session=session, post=post, actor=author, body=body,
+                                    source=f"mention:comment:{comment.id}",
+                                    told={post.author_id})
         await _forget_post(session, cache, post.id)
         return _comment_out(comment, author)
 
@@ -156,7 +177,7 @@ class PostService:
             raise NotFound(f"Post {post_id} has no comment {comment_id}.")
         await _forget_post(session, cache, post.id)
 
-    async def present(self, *, session: AsyncSession, viewer: User | None,
+    async def present(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
                       posts: list[Post]) -> list[PostOut]:
         """Posts just written, as the viewer sees them, read around the cache: one query for the
         authors, one for the viewer's likes."""
@@ -164,7 +185,9 @@ class PostService:
         liked = (await repository.liked_among(session, user_id=viewer.id,
                                               post_ids=[post.id for post in posts])
                  if viewer else set())
-        return [_post_out(post, authors[post.author_id], liked=post.id in liked) for post in posts]
+        images = await _images(session, cache, posts)
+        return [_post_out(post, authors[post.author_id], liked=post.id in liked,
+                          media=images.get(post.media_id)) for post in posts]
 
     async def _entries(self, *, session: AsyncSession, cache: Cache,
                        post_ids: list[int]) -> dict[int, PostEntry]:
@@ -172,9 +195,8 @@ class PostService:
             return {post.id: PostEntry.model_validate(post).model_dump(mode="json")
                     for post in await repository.by_ids(session, missing)}
 
-        await connected(session)
-        found = await cached_many(cache, {i: cache_keys.post_key(i) for i in post_ids}, load,
-                                  ttl=cache_keys.POST_TTL_SECONDS)
+        found = await cached_many(cache, session, {i: cache_keys.post_key(i) for i in post_ids},
+                                  load, ttl=cache_keys.POST_TTL_SECONDS)
         return {post_id: PostEntry.model_validate(entry) for post_id, entry in found.items()}
 
     async def _visible_among(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
@@ -191,6 +213,24 @@ class PostService:
                 if repository.may_see(viewer_id=viewer_id, author_id=post.author_id,
                                       visibility=post.visibility,
                                       follows_author=post.author_id in followed)]
+
+    async def _notify_mentions(self, *, session: AsyncSession, post: Post, actor: User,
+                               body: str, source: str, told: set[int] | None = None) -> None:
+        """Notify the users @mentioned in `body` who may see the post (a mention must not show
+        a private post to someone it is hidden from); `told` already hear of it otherwise."""
+        usernames = mentioned_usernames(body)
+        if not usernames:
+            return
+        for user in await by_usernames(session, usernames):
+            if user.id == actor.id or user.id in (told or ()):
+                continue
+            follows = post.visibility == "followers" and await is_following(
+                session, follower_id=user.id, followee_id=post.author_id)
+            if repository.may_see(viewer_id=user.id, author_id=post.author_id,
+                                  visibility=post.visibility, follows_author=follows):
+                await notification_service.notify(
+                    session=session, recipient_id=user.id, actor_id=actor.id, kind="mention",
+                    subject_id=post.id, source=source)
 
     async def _visible(self, *, session: AsyncSession, viewer: User | None, post_id: int,
                        lock: RowLock | None = None) -> Post:
@@ -224,10 +264,9 @@ async def _authors(session: AsyncSession, ids: set[int]) -> dict[int, User]:
 async def _forget_post(session: AsyncSession, cache: Cache, post_id: int, *,
                        liker_id: int | None = None) -> None:
     """A count or the content changed, not which pages list the post; and, when someone
-    liked or unliked it, what they like."""
-    await cache.invalidate(keys=[cache_keys.post_key(post_id)],
-                           tags=[cache_keys.likes_tag(liker_id)] if liker_id else (),
-                           session=session)
+    liked or unliked it, whether they like it."""
+    liked = [cache_keys.liked_key(liker_id, post_id)] if liker_id else []
+    await cache.invalidate(keys=[cache_keys.post_key(post_id), *liked], session=session)
 
 
 def _listing_tags(author_id: int, *visibilities: str) -> list[str]:
@@ -236,12 +275,21 @@ def _listing_tags(author_id: int, *visibilities: str) -> list[str]:
     return [*tags, cache_keys.PUBLIC_FEED_TAG] if "public" in visibilities else tags
 
 
-def _post_out(post: Post | PostEntry, author: User | Byline, *, liked: bool) -> PostOut:
+async def _images(session: AsyncSession, cache: Cache,
+                  posts: list[Post] | list[PostEntry]) -> dict[int, MediaImage]:
+    """How the posts' media are shown: cached apart from the posts, so that processing an image
+    drops one entry, not every post and page showing it."""
+    return await media_images(session=session, cache=cache,
+                              media_ids={post.media_id for post in posts if post.media_id})
+
+
+def _post_out(post: Post | PostEntry, author: User | Byline, *, liked: bool,
+              media: MediaImage | None) -> PostOut:
     return PostOut(
         id=post.id, author=AuthorOut.model_validate(author), body=post.body, tags=post.tags,
-        visibility=post.visibility, media_id=post.media_id, like_count=post.like_count,
-        comment_count=post.comment_count, liked_by_me=liked, created_at=post.created_at,
-        updated_at=post.updated_at,
+        visibility=post.visibility, media_id=post.media_id, media=media,
+        like_count=post.like_count, comment_count=post.comment_count, liked_by_me=liked,
+        created_at=post.created_at, updated_at=post.updated_at,
     )
 
 

@@ -40,6 +40,17 @@ class User(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("uq_users_username_lower", func.lower(username), unique=True),
         Index("uq_users_email_lower", func.lower(email), unique=True),
+        # Full-text search (lifeceo.platform.search) on an expression rather than a column: the
+        # sessions' identity cache copies every column of users.
+        Index("ix_users_search",
+              func.lifeceo_users_search_vector(username, display_name, bio, city, roles),
+              postgresql_using="gin"),
+        # Typo-tolerant and prefix matches of names (pg_trgm); usernames are stored lower-case.
+        Index("ix_users_username_trgm", username, postgresql_using="gin",
+              postgresql_ops={"username": "gin_trgm_ops"}),
+        Index("ix_users_display_name_trgm",
+              func.lifeceo_search_fold(display_name).label("display_name_folded"),
+              postgresql_using="gin", postgresql_ops={"display_name_folded": "gin_trgm_ops"}),
     )
 
 

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeceo.community.caching import cached_many, connected
+from lifeceo.community.analytics.service import analytics_service
+from lifeceo.community.caching import cached, cached_many
+from lifeceo.community.emails.service import email_service
 from lifeceo.community.notifications.service import notification_service
 from lifeceo.community.users import cache_keys, repository
 from lifeceo.community.users.models import User
@@ -45,6 +47,8 @@ class UserService:
         except IntegrityError:
             raise Conflict("That username or email is already registered.") from None
         await session.refresh(user)
+        await email_service.welcome(session=session, user=user)
+        analytics_service.track(session=session, kind="signup", user_id=user.id)
         return user
 
     async def login(self, *, session: AsyncSession, login: str, password: str) -> tuple[str, datetime, User]:
@@ -93,8 +97,8 @@ class UserService:
             return {user.username.lower(): _profile_entry_of(user)
                     for user in await repository.by_usernames(session, missing)}
 
-        await connected(session)
-        found = await cached_many(cache, {name: cache_keys.profile_key(name) for name in wanted},
+        found = await cached_many(cache, session,
+                                  {name: cache_keys.profile_key(name) for name in wanted},
                                   load, ttl=cache_keys.PROFILE_TTL_SECONDS)
         return [PublicUser.model_validate(found[name]["profile"])
                 for name in wanted if name in found]
@@ -115,8 +119,7 @@ class UserService:
                     for user in await repository.by_ids(session, missing)}
 
         keys = {user_id: cache_keys.byline_key(user_id) for user_id in user_ids}
-        await connected(session)
-        found = await cached_many(cache, keys, load, ttl=cache_keys.BYLINE_TTL_SECONDS,
+        found = await cached_many(cache, session, keys, load, ttl=cache_keys.BYLINE_TTL_SECONDS,
                                   tags=lambda user_id: [cache_keys.user_tag(user_id)])
         return {user_id: Byline.model_validate(byline) for user_id, byline in found.items()}
 
@@ -126,10 +129,9 @@ class UserService:
         async def load() -> list[int]:
             return await repository.followee_ids(session, user_id)
 
-        await connected(session)
-        return await cache.get_or_compute(cache_keys.following_key(user_id), load,
-                                          ttl=cache_keys.FOLLOWING_TTL_SECONDS,
-                                          tags=[cache_keys.home_tag(user_id)])
+        return await cached(cache, session, cache_keys.following_key(user_id), load,
+                            ttl=cache_keys.FOLLOWING_TTL_SECONDS,
+                            tags=[cache_keys.home_tag(user_id)])
 
     async def update_profile(self, *, session: AsyncSession, cache: Cache, user: User,
                              changes: dict) -> User:
@@ -185,9 +187,8 @@ class UserService:
             return _profile_entry_of(await self.get(session=session, username=username))
 
         # An unknown name raises NotFound inside load: nothing is cached for it.
-        await connected(session)
-        return await cache.get_or_compute(cache_keys.profile_key(username), load,
-                                          ttl=cache_keys.PROFILE_TTL_SECONDS)
+        return await cached(cache, session, cache_keys.profile_key(username), load,
+                            ttl=cache_keys.PROFILE_TTL_SECONDS)
 
 
 def _profile_entry_of(user: User) -> dict:

@@ -30,12 +30,19 @@ class L1Store:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
     def get(self, key: str) -> bytes | None:
+        entry = self.entry(key)
+        return None if entry is None else entry.data
+
+    def entry(self, key: str) -> L1Entry | None:
+        """The live entry (counted as a use for LRU), or None."""
         entry = self._live(key)
-        if entry is None:
-            return None
-        self._entries.move_to_end(key)
-        return entry.data
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
 
     def remaining_seconds(self, key: str) -> float | None:
         entry = self._live(key)

@@ -12,10 +12,10 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.driver_info import DriverInfo
-from redis.exceptions import RedisError
 
-# What a Redis call may raise; none of it ever reaches a request.
-REDIS_FAILURES = (RedisError, OSError, TimeoutError)
+# What a Redis call may raise (none of it ever reaches a request); re-exported for the L2 tier.
+from lifeceo.platform.pubsub.redis import REDIS_FAILURES  # noqa: F401
+
 PREFIX = "lifeceo:cache"
 CHANNEL = f"{PREFIX}:bus"
 GENERATION_KEY = f"{PREFIX}:generation"

@@ -4,7 +4,9 @@ invalidation that reaches every process, windowed stats and warming of hot keys.
 import asyncio
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -22,7 +24,7 @@ from lifeceo.platform.cache.l2 import GuardedL2
 from lifeceo.platform.cache.redis_tier import L2Entry, RedisTier
 from lifeceo.platform.cache.singleflight import SingleFlight
 from lifeceo.platform.cache.stats import CacheStats, namespace_of
-from lifeceo.platform.cache.validation import checked_entry, checked_names
+from lifeceo.platform.cache.validation import MAX_TTL_SECONDS, checked_entry, checked_names
 from lifeceo.platform.cache.warming import WARM_AHEAD_FRACTION, Compute, HotKey, HotKeys
 from lifeceo.settings import Settings
 
@@ -30,6 +32,34 @@ log = structlog.get_logger(__name__)
 # start() waits this long for the invalidation listeners, then carries on (they keep trying).
 BUS_READY_SECONDS = 2.0
 _FAILED = object()
+
+
+class Composition:
+    """The cached entries a value is made of: their keys, their tags, the soonest expiry."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.tags: set[str] = set()
+        self.expires_in = float("inf")
+        # False once a part came from anywhere but this process's cache (a load, L2, a query).
+        self.complete = True
+
+    def add(self, key: str, tags: tuple[str, ...], expires_in: float) -> None:
+        self.keys.add(key)
+        self.tags.update(tags)
+        self.expires_in = min(self.expires_in, expires_in)
+
+
+# The composition being noted by the running task, if any.
+_composition: ContextVar[Composition | None] = ContextVar("cache_composition", default=None)
+
+
+def not_composable() -> None:
+    """Tell the composition being noted, if any, that its value read something the cache did
+    not hold."""
+    composition = _composition.get()
+    if composition is not None:
+        composition.complete = False
 
 
 class _Missing:
@@ -81,7 +111,8 @@ class Cache:
                    breaker_probe_seconds=settings.cache_breaker_probe_seconds,
                    breaker_probe_max_seconds=settings.cache_breaker_probe_max_seconds,
                    stats_min_samples=settings.cache_stats_min_samples,
-                   database_url=settings.database_url, engine=engine)
+                   database_url=settings.database_listen_url or settings.database_url,
+                   engine=engine)
 
     async def start(self) -> None:
         """Read the L2 generation and start the invalidation listeners (never fails on Redis)."""
@@ -124,15 +155,41 @@ class Cache:
     def get_local(self, key: str) -> Any:
         """The value if this process holds it, else MISSING; never waits (a miss is not
         counted: the caller goes on to get_or_compute, which counts it)."""
-        if not self.enabled:
-            return MISSING
-        data = self._l1.get(key)
-        if data is None:
+        if not self.enabled or key not in self._l1:
+            not_composable()
             return MISSING
         namespace = namespace_of(key)
-        self.stats.count(namespace, "l1", "hits")
+        data = self._l1_get(key, namespace)
+        if data is None:  # expired just now
+            return MISSING
         self.stats.lookup(namespace, hit=True)
         return orjson.loads(data)
+
+    @contextmanager
+    def composing(self) -> Iterator[Composition]:
+        """Note the entries read in this block (in this task and those it starts), for
+        `set_composed`: a value made of them is valid exactly as long as all of them are."""
+        composition = Composition()
+        token = _composition.set(composition)
+        try:
+            yield composition
+        finally:
+            _composition.reset(token)
+
+    def set_composed(self, key: str, value: Any, composition: "Composition", *,
+                     read_since: int) -> bool:
+        """Keep `value`, made in `composing()` from cached entries, in this process until one
+        of them is invalidated or expires; nothing if some part was not a cached entry or was
+        invalidated since `read_since`. Every process makes its own: none goes to L2."""
+        if (not self.enabled or not composition.complete or not composition.keys
+                or composition.expires_in <= 0 or self._log.touched_since(read_since, names(composition.keys,
+                                                             composition.tags))):
+            return False
+        checked_entry(key)
+        self._l1_set(key, namespace_of(key), orjson.dumps(value),
+                     ttl=min(composition.expires_in, MAX_TTL_SECONDS),
+                     tags=(*composition.tags, *composition.keys))
+        return True
 
     def mark(self) -> int:
         """A point in this process's record of invalidations, for `set(..., read_since=)`."""
@@ -298,9 +355,16 @@ class Cache:
         return data, False
 
     def _l1_get(self, key: str, namespace: str) -> bytes | None:
-        data = self._l1.get(key)
-        self.stats.count(namespace, "l1", "misses" if data is None else "hits")
-        return data
+        """The entry's bytes from L1, noted in the composition being made, if any."""
+        entry = self._l1.entry(key)
+        self.stats.count(namespace, "l1", "misses" if entry is None else "hits")
+        if entry is None:
+            not_composable()
+            return None
+        composition = _composition.get()
+        if composition is not None:
+            composition.add(key, entry.tags, entry.expires_at - time.monotonic())
+        return entry.data
 
     async def _l2_get(self, key: str, namespace: str, *, count: bool = True) -> L2Entry | None:
         if self._l2 is None or not self._l2.available:
@@ -339,7 +403,8 @@ class Cache:
 
     def _drop_local(self, tags: tuple[str, ...], keys: tuple[str, ...]) -> None:
         self._log.record(names(keys, tags))
-        self._l1.drop_tags(tags)
+        # Composed entries are tagged with the keys they were made of, too.
+        self._l1.drop_tags((*tags, *keys))
         for key in keys:
             self._l1.delete(key)
 

@@ -7,11 +7,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lifeceo.errors import LifeceoError
 
 PROBLEM_JSON = "application/problem+json"
+OVERLOAD_RETRY_AFTER_SECONDS = 1
 log = structlog.get_logger(__name__)
 
 
@@ -63,6 +65,14 @@ async def on_http_error(request: Request, exc: StarletteHTTPException) -> Respon
                    headers=getattr(exc, "headers", None))
 
 
+async def on_overload(request: Request, exc: PoolTimeout) -> Response:
+    """Every database connection of this process stayed busy for the pool's timeout: the
+    server is overloaded, not broken. Clients and load balancers may retry shortly."""
+    log.warning("database pool exhausted", path=request.url.path)
+    return problem(503, detail="The server is busy; retry shortly.", instance=request.url.path,
+                   headers={"Retry-After": str(OVERLOAD_RETRY_AFTER_SECONDS)})
+
+
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path)
     return problem(500, detail="An unexpected error occurred; it has been logged.",
@@ -73,4 +83,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LifeceoError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(PoolTimeout, on_overload)
     app.add_exception_handler(Exception, on_unexpected_error)

@@ -42,6 +42,8 @@ def _read(path: str, *keys: str) -> PublicRead:
 
 PUBLIC_READS = (
     _read("/feed/public", "feed:public"),
+    # Recomputed hourly by a job, which purges nothing: max-age alone bounds its staleness.
+    _read("/feed/trending", "feed:trending"),
     _read(f"/posts/{ID}", "post:{id}"),
     _read(f"/posts/{ID}/comments", "post:{id}"),
     _read(f"/users/{NAME}", "user:{username}"),

@@ -9,7 +9,7 @@ from lifeceo.settings import Settings
 
 # Each name has a `ratelimit_<name>` setting in the `limits` notation ("100/minute").
 POLICY_NAMES = ("api", "auth", "registration", "password_reset", "uploads", "content", "events",
-                "follows")
+                "follows", "rum")
 
 
 @dataclass(frozen=True)

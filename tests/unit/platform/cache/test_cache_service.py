@@ -173,3 +173,45 @@ async def test_warming_refreshes_a_hot_key_shortly_before_it_expires():
 async def test_programming_errors_raise_at_once(call):
     with pytest.raises((ValueError, TypeError)):
         await call(Cache())
+
+
+async def _composed_of(cache: Cache, *keys: str) -> bool:
+    mark = cache.mark()
+    with cache.composing() as parts:
+        value = [cache.get_local(key) for key in keys]
+    return cache.set_composed("view:1:page", value, parts, read_since=mark)
+
+
+async def test_a_composed_value_lives_until_one_of_its_parts_is_invalidated():
+    cache = Cache()
+    await cache.set("post:1", {"id": 1}, ttl=60, tags=["author:7"])
+    await cache.set("post:2", {"id": 2}, ttl=60)
+    assert await _composed_of(cache, "post:1", "post:2")
+    assert cache.get_local("view:1:page") == [{"id": 1}, {"id": 2}]
+    await cache.invalidate(keys=["post:2"])  # a part's key
+    assert cache.get_local("view:1:page") is MISSING
+
+    await cache.set("post:2", {"id": 2}, ttl=60)
+    assert await _composed_of(cache, "post:1", "post:2")
+    await cache.invalidate(tags=["author:7"])  # a part's tag
+    assert cache.get_local("view:1:page") is MISSING
+
+
+async def test_a_composed_value_needs_every_part_cached_and_expires_with_the_first():
+    cache = Cache()
+    await cache.set("post:1", {"id": 1}, ttl=60)
+    assert not await _composed_of(cache, "post:1", "post:404")
+    await cache.set("post:2", {"id": 2}, ttl=0.1)
+    assert await _composed_of(cache, "post:1", "post:2")
+    await asyncio.sleep(0.15)
+    assert cache.get_local("view:1:page") is MISSING
+
+
+async def test_a_composed_value_read_across_an_invalidation_is_not_kept():
+    cache = Cache()
+    await cache.set("post:1", {"id": 1}, ttl=60)
+    mark = cache.mark()
+    with cache.composing() as parts:
+        cache.get_local("post:1")
+    await cache.invalidate(keys=["post:1"])
+    assert not cache.set_composed("view:1:page", [], parts, read_since=mark)

@@ -16,6 +16,7 @@ def test_default_policies_are_the_reference_numbers():
         "content": (100, 60),
         "events": (10, 86_400),
         "follows": (20, 3600),
+        "rum": (60, 60),
     }
 
 

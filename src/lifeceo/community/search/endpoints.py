@@ -1,0 +1,62 @@
+"""HTTP endpoints of search and search-as-you-type."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from lifeceo.community.search.schemas import SearchPage, SearchType, Suggestions
+from lifeceo.community.search.service import SearchFilters, decode_offset, search_service
+from lifeceo.community.users.dependencies import OptionalViewer
+from lifeceo.community.users.schemas import TangoRole
+from lifeceo.platform.cache import AppCache
+from lifeceo.platform.db.session import DbSession
+from lifeceo.platform.search import normalise
+
+router = APIRouter(tags=["search"])
+
+# Longer queries are not searches but pasted documents; the limit keeps tsquery parsing and
+# trigram work per request bounded.
+MAX_QUERY_CHARS = 200
+MAX_PAGE = 50
+
+
+@router.get("/search", response_model=SearchPage)
+async def search(
+    session: DbSession, cache: AppCache, viewer: OptionalViewer,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS,
+                            description='words, "a phrase", a OR b, -excluded')],
+    type: SearchType = "all",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    author: Annotated[str | None, Query(max_length=30, description="posts: by this username")] = None,
+    tag: Annotated[list[str], Query(max_length=10, description="posts: with every tag")] = [],  # noqa: B006
+    posted_after: datetime | None = None,
+    posted_before: datetime | None = None,
+    city: Annotated[str | None, Query(max_length=100, description="people and events")] = None,
+    role: Annotated[TangoRole | None, Query(description="people")] = None,
+    starts_after: datetime | None = None,
+    starts_before: datetime | None = None,
+    price_min: Annotated[Decimal | None, Query(ge=0, le=10**8)] = None,
+    price_max: Annotated[Decimal | None, Query(ge=0, le=10**8)] = None,
+    include_past: Annotated[bool, Query(description="events: also those already over")] = False,
+):
+    # Control characters (NUL among them) cannot reach PostgreSQL; they never match anyway.
+    filters = SearchFilters(
+        author=normalise(author) if author else None,
+        tags=tuple(normalise(item).lower() for item in tag if normalise(item)),
+        posted_after=posted_after, posted_before=posted_before,
+        city=normalise(city) if city else None, role=role,
+        starts_after=starts_after, starts_before=starts_before, price_min=price_min,
+        price_max=price_max, include_past=include_past)
+    return await search_service.search(
+        session=session, cache=cache, viewer=viewer, text=q, type=type, filters=filters,
+        limit=limit, offset=decode_offset(cursor) if cursor else 0)
+
+
+@router.get("/search/suggest", response_model=Suggestions)
+async def suggest(session: DbSession,
+                  q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)],
+                  limit: Annotated[int, Query(ge=1, le=20)] = 8):
+    return Suggestions(items=await search_service.suggest(session=session, prefix=q, limit=limit))

@@ -1,0 +1,22 @@
+"""Every job handler module, imported once so that the job registry is complete (workers, inline
+mode), like lifeceo.models does for tables: add one import line per handler module."""
+
+from lifeceo.community.analytics import tasks as analytics_tasks  # noqa: F401
+from lifeceo.community.emails import tasks as emails_tasks  # noqa: F401
+from lifeceo.community.feed import tasks as feed_tasks  # noqa: F401
+from lifeceo.community.maintenance import tasks as maintenance_tasks  # noqa: F401
+from lifeceo.community.media import tasks as media_tasks  # noqa: F401
+from lifeceo.community.notifications import tasks as notifications_tasks  # noqa: F401
+from lifeceo.community.search import tasks as search_tasks  # noqa: F401
+from lifeceo.platform.queue import maintenance as queue_maintenance  # noqa: F401
+from lifeceo.platform.queue import schedule
+
+# Periodic jobs, cron read in LIFECEO_JOBS_TIMEZONE. A job here whose handler module is not
+# imported above is reported when a worker starts, and not run.
+schedule("warm-cache", cron="*/5 * * * *")
+schedule("prune-jobs", cron="17 * * * *")
+schedule("cleanup-old-data", cron="0 3 * * *")
+schedule("calculate-trending", cron="0 * * * *")
+schedule("analytics-aggregate", cron="5 * * * *")
+# New public words reach did-you-mean and suggestions within this quarter hour.
+schedule("refresh-search-terms", cron="*/15 * * * *")

@@ -1,0 +1,39 @@
+"""Sending through an SMTP server with aiosmtplib, one connection per message."""
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Literal
+
+import aiosmtplib
+
+from lifeceo.settings import Settings
+
+Security = Literal["starttls", "tls", "none"]
+
+
+@dataclass(frozen=True)
+class SmtpMailer:
+    host: str
+    port: int
+    security: Security
+    username: str | None
+    password: str | None
+    timeout_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SmtpMailer":
+        password = settings.mail_smtp_password
+        return cls(host=settings.mail_smtp_host, port=settings.mail_smtp_port,
+                   security=settings.mail_smtp_security, username=settings.mail_smtp_username,
+                   password=password.get_secret_value() if password is not None else None,
+                   timeout_seconds=settings.mail_smtp_timeout_seconds)
+
+    async def send(self, message: EmailMessage) -> None:
+        """Hand the message to the server; any refusal or connection failure raises (the job
+        that called this is then retried)."""
+        # "starttls" requires the upgrade: never send credentials or mail in the clear because
+        # the server stopped offering it.
+        await aiosmtplib.send(
+            message, hostname=self.host, port=self.port, username=self.username,
+            password=self.password, use_tls=self.security == "tls",
+            start_tls=self.security == "starttls", timeout=self.timeout_seconds)

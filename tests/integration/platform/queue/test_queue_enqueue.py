@@ -1,0 +1,91 @@
+"""Enqueue writes the job in the caller's transaction; inline mode runs it after the commit."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from queue_helpers import RUNS, job_rows, wait_for
+from sqlalchemy import text
+
+from lifeceo.platform.queue import Priority, enqueue
+from lifeceo.platform.queue.registry import UnknownJob
+
+
+async def test_a_rolled_back_transaction_leaves_no_job(queued):
+    async with queued.sessionmaker() as session:
+        assert await enqueue(session, "queue-test-record", n=1) is not None
+        await session.rollback()
+    assert await job_rows(queued, "queue-test-record") == []
+
+
+async def test_a_committed_job_is_stored_with_its_options(queued):
+    later = datetime.now(UTC) + timedelta(hours=1)
+    async with queued.sessionmaker() as session:
+        job_id = await enqueue(session, "queue-test-record", n=7, priority=Priority.URGENT,
+                               schedule_at=later)
+        await session.commit()
+    [row] = await job_rows(queued, "queue-test-record")
+    assert (row.id, row.status, row.args, row.queue_name, row.priority) == (
+        job_id, "todo", {"n": 7}, "email", 10)
+    assert row.scheduled_at == later
+
+
+async def test_a_committed_job_runs_after_the_commit(queued, worker):
+    worker.start("email")
+    await worker.registered()
+    async with queued.sessionmaker() as session:
+        await enqueue(session, "queue-test-record", n=1)
+        await session.flush()
+        # Not visible to the worker, which is polling, until the commit.
+        await session.execute(text("SELECT pg_sleep(0.3)"))
+        assert RUNS.done == []
+        await session.commit()
+    await wait_for(lambda: RUNS.done == [("record", 1)])
+    await wait_for(lambda: _statuses(queued, "queue-test-record", ["succeeded"]))
+
+
+async def _statuses(context, name: str, expected: list[str]) -> bool:
+    return [row.status for row in await job_rows(context, name)] == expected
+
+
+async def test_a_job_in_a_rolled_back_savepoint_is_dropped(queued):
+    async with queued.sessionmaker() as session:
+        await enqueue(session, "queue-test-record", n=1)
+        with pytest.raises(RuntimeError):
+            async with session.begin_nested():
+                await enqueue(session, "queue-test-record", n=2)
+                raise RuntimeError
+        await session.commit()
+    assert [row.args for row in await job_rows(queued, "queue-test-record")] == [{"n": 1}]
+
+
+async def test_inline_mode_runs_after_commit_and_never_after_rollback(app):
+    RUNS.done.clear()
+    async with app.state.sessionmaker() as session:
+        assert await enqueue(session, "queue-test-record", n=1) is None
+        await session.rollback()
+    async with app.state.sessionmaker() as session:
+        await enqueue(session, "queue-test-record", n=2)
+        with pytest.raises(RuntimeError):
+            async with session.begin_nested():
+                await enqueue(session, "queue-test-record", n=3)
+                raise RuntimeError
+        assert RUNS.done == []
+        await session.commit()
+        # The commit returned after the job ran.
+        assert RUNS.done == [("record", 2)]
+
+
+async def test_inline_job_failures_do_not_fail_the_caller(app):
+    async with app.state.sessionmaker() as session:
+        await enqueue(session, "queue-test-fail", n=1)
+        await session.commit()
+
+
+async def test_arguments_must_be_json_and_times_aware(app):
+    async with app.state.sessionmaker() as session:
+        with pytest.raises(TypeError):
+            await enqueue(session, "queue-test-record", n=datetime.now(UTC))
+        with pytest.raises(ValueError, match="aware"):
+            await enqueue(session, "queue-test-record", n=1, schedule_at=datetime.now())
+        with pytest.raises(UnknownJob):
+            await enqueue(session, "no-such-job")
