@@ -23,8 +23,11 @@ _SECONDS_PER_DAY = 86400
 POSTS = Document(
     kind="posts", table=Post, id=Post.id, vector=Post.search_vector,
     language=Post.search_language, snippet=Post.body, touch=Post.body,
-    boost=0.5 + 0.5 * func.power(2.0, -func.extract("epoch", func.now() - Post.created_at)
-                                 / (RECENCY_HALF_LIFE_DAYS * _SECONDS_PER_DAY)),
+    # Aged from the hour, not the transaction's instant: two posts whose boosts differ by less
+    # than a double's precision would otherwise swap places between the pages of one search.
+    boost=0.5 + 0.5 * func.power(2.0, -func.extract(
+        "epoch", func.date_trunc("hour", func.now()) - Post.created_at)
+        / (RECENCY_HALF_LIFE_DAYS * _SECONDS_PER_DAY)),
 )
 
 # The expression must be the one ix_users_search indexes, to the letter.
