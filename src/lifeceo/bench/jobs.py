@@ -45,8 +45,6 @@ async def _measure_queue(database_url: str, *, seconds: float, photo_seconds: fl
     engine = create_engine(settings, database_url)
     sessionmaker = create_sessionmaker(engine)
     try:
-        # A wrk run leaves queries running in the database for a while after it ends.
-        await _database_idle(engine)
         # On an idle queue first: the throughput run leaves the worker busy for a while.
         starts = await _start_latencies(sessionmaker, engine)
         rate = await _enqueue_rate(sessionmaker, seconds=seconds / 2, per_commit=1)
@@ -58,18 +56,6 @@ async def _measure_queue(database_url: str, *, seconds: float, photo_seconds: fl
                       start_p50_ms=round(statistics.median(starts), 1),
                       start_p95_ms=round(statistics.quantiles(starts, n=20)[18], 1),
                       photo_seconds=round(photo_seconds, 3))
-
-
-async def _database_idle(engine, *, timeout_seconds: float = 60) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        async with engine.connect() as connection:
-            busy = await connection.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
-                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"))
-        if not busy:
-            return
-        await asyncio.sleep(0.5)
 
 
 async def _enqueue(sessionmaker, count: int = 1) -> int | None:

@@ -176,14 +176,14 @@ class Cache:
         finally:
             _composition.reset(token)
 
-    def set_composed(self, key: str, value: Any, composition: "Composition", *,
+    def set_composed(self, key: str, value: Any, composition: Composition, *,
                      read_since: int) -> bool:
         """Keep `value`, made in `composing()` from cached entries, in this process until one
         of them is invalidated or expires; nothing if some part was not a cached entry or was
         invalidated since `read_since`. Every process makes its own: none goes to L2."""
+        parts = names(composition.keys, composition.tags)
         if (not self.enabled or not composition.complete or not composition.keys
-                or composition.expires_in <= 0 or self._log.touched_since(read_since, names(composition.keys,
-                                                             composition.tags))):
+                or composition.expires_in <= 0 or self._log.touched_since(read_since, parts)):
             return False
         checked_entry(key)
         self._l1_set(key, namespace_of(key), orjson.dumps(value),
@@ -268,7 +268,7 @@ class Cache:
                 continue
             try:
                 await self._flights.lead(key, partial(self._recompute, key, hot))
-            except Exception as exc:  # one key's failure must not stop the periodic job
+            except Exception as exc:  # noqa: BLE001 - one key's failure must not stop the periodic job
                 log.warning("cache warm failed", key=key, error=f"{type(exc).__name__}: {exc}")
                 continue
             refreshed += 1
