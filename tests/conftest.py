@@ -29,10 +29,11 @@ os.environ["LIFECEO_ANALYTICS_FLUSH_INTERVAL_SECONDS"] = "86400"
 os.environ["LIFECEO_ANALYTICS_FLUSH_EVENTS"] = "1000000"
 os.environ["LIFECEO_ANALYTICS_BUFFER_MAX_EVENTS"] = "1000000"
 
-from lifeceo.models import Base  # noqa: E402
-from lifeceo.platform.db import migrations  # noqa: E402
-from lifeceo.platform.db.embedded import EmbeddedPostgres  # noqa: E402
-from lifeceo.settings import get_settings  # noqa: E402
+from lifeceo.models import Base
+from lifeceo.platform.db import migrations
+from lifeceo.platform.db.embedded import EmbeddedPostgres
+from lifeceo.platform.db.engine import create_engine
+from lifeceo.settings import get_settings
 
 REQUIRE_SERVICES = os.environ.get("LIFECEO_TEST_REQUIRE_SERVICES") == "1"
 
@@ -72,6 +73,14 @@ def database_url() -> str:
     shutil.rmtree(TEST_DIR, ignore_errors=True)
 
 
+@pytest.fixture
+async def engine(database_url: str):
+    """An engine of the test's own, apart from the app's: another process's, as it were."""
+    engine = create_engine(get_settings(), database_url)
+    yield engine
+    await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 async def app(database_url: str):
     from lifeceo.app import create_app
@@ -107,4 +116,4 @@ async def session(app):
         yield db
 
 
-from tests.redis_server import redis_server  # noqa: E402, F401  (a fixture for every test)
+from tests.redis_server import redis_server  # noqa: F401  (a fixture for every test)

@@ -2,22 +2,13 @@
 PostgreSQL LISTEN/NOTIFY or Redis pub/sub; a reconnect tells subscribers they missed messages."""
 
 import asyncio
-import time
 
 import pytest
 from sqlalchemy import text
+from tests.waiting import eventually
 
-from lifeceo.platform.db.engine import create_engine
 from lifeceo.platform.pubsub import LiveHub, LiveMessage
 from lifeceo.platform.pubsub.hub import LISTENER_NAME
-from lifeceo.settings import get_settings
-
-
-@pytest.fixture
-async def engine(database_url):
-    engine = create_engine(get_settings(), database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
@@ -35,13 +26,6 @@ async def hubs(database_url, engine):
     yield make
     for hub in started:
         await hub.close()
-
-
-async def eventually(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def listeners(engine) -> int:

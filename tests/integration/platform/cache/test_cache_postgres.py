@@ -1,30 +1,14 @@
 """Invalidation over PostgreSQL LISTEN/NOTIFY: the embedded default (no Redis), and Redis outages."""
 
 import asyncio
-import time
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from tests.waiting import eventually
 
 from lifeceo.platform.cache import MISSING, Cache
 from lifeceo.platform.cache.bus_postgres import APPLICATION_NAME
-from lifeceo.platform.db.engine import create_engine
-from lifeceo.settings import get_settings
-
-
-async def eventually(condition, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-async def engine(database_url):
-    engine = create_engine(get_settings(), database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import time
 
 import pytest
 import redis
+from tests.waiting import eventually
 
 from lifeceo.platform.cache import MISSING, Cache, cache_check
 from lifeceo.platform.observability.logging import configure_logging
@@ -20,13 +21,6 @@ class Counting:
         self.calls += 1
         await asyncio.sleep(self.delay)
         return {"call": self.calls}
-
-
-async def eventually(condition, timeout: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
