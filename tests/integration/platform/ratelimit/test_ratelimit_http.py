@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
 from tests import factories
+from tests.waiting import eventually
 
 from lifeceo.app import create_app
 from lifeceo.platform.ratelimit import limiter as limiter_module
@@ -218,12 +219,29 @@ def limiter_log() -> Iterator[Recorder]:
     logger.removeHandler(recorder)
 
 
+async def _sharing(servers: list[Limited]) -> None:
+    """Until each limiter has counted through Redis once. Its first call connects and loads the
+    counting script, which on a loaded machine may outlast the timeout: that request is then
+    counted locally, and the next ones through Redis again."""
+    for server in servers:
+        limiter = server.app.state.rate_limiter
+
+        async def counted_through_redis(limiter=limiter) -> bool:
+            await limiter.hit("api", "warm-up")
+            return limiter.shared
+
+        await eventually(counted_through_redis)
+
+
 async def test_redis_shares_the_counts_and_an_outage_leaves_each_process_counting(
         limited, redis_server, limiter_log, monkeypatch):
     monkeypatch.setattr(limiter_module, "REDIS_RETRY_SECONDS", 0.1)
     # Two applications on one Redis stand for two worker processes (or two nodes).
-    first = (await limited(redis_url=redis_server.url, ratelimit_api="4/minute")).client(ADDRESS)
-    second = (await limited(redis_url=redis_server.url, ratelimit_api="4/minute")).client(ADDRESS)
+    servers = [await limited(redis_url=redis_server.url, ratelimit_api="4/minute")
+               for _ in range(2)]
+    await _sharing(servers)
+    limiter_log.messages.clear()
+    first, second = (server.client(ADDRESS) for server in servers)
     async with first, second:
         assert [(await http.get("/api/v1/users/nobody")).status_code
                 for http in (first, second, first, second, second)] == [404] * 4 + [429]
