@@ -28,6 +28,12 @@ os.environ["LIFECEO_JOBS_INLINE"] = "true"
 os.environ["LIFECEO_ANALYTICS_FLUSH_INTERVAL_SECONDS"] = "86400"
 os.environ["LIFECEO_ANALYTICS_FLUSH_EVENTS"] = "1000000"
 os.environ["LIFECEO_ANALYTICS_BUFFER_MAX_EVENTS"] = "1000000"
+# Feature flags reload when a change is announced, not on a timer: a periodic reread would add
+# its statement to another test's count (tests/integration/platform/flags tests the resync).
+os.environ["LIFECEO_FLAGS_RESYNC_SECONDS"] = "86400"
+# The metrics history sampler would write every 10 s into other tests' statement counts; its
+# tests start samplers of their own.
+os.environ["LIFECEO_METRICS_HISTORY_ENABLED"] = "false"
 
 from lifeceo.models import Base
 from lifeceo.platform.db import migrations

@@ -40,13 +40,21 @@ def body(message: EmailMessage, subtype: str) -> str:
 
 @dataclass
 class SmtpServer:
-    """Accepts every message; accepts AUTH with USERNAME/PASSWORD only (over plain text, as a
+    """Accepts every message to recipients not in `refusals`; accepts AUTH with USERNAME/PASSWORD only (over plain text, as a
     loopback test may)."""
 
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
     received: list[Received] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    # Recipient address -> the reply to its RCPT, for refusals ("550 5.1.1 No such user").
+    refusals: dict[str, str] = field(default_factory=dict)
+
+    async def handle_RCPT(self, server, session, envelope, address: str, options) -> str:
+        if address in self.refusals:
+            return self.refusals[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),

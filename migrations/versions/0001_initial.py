@@ -22,16 +22,47 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('user_id', sa.BigInteger(), nullable=True),
     sa.Column('subject_id', sa.BigInteger(), nullable=True),
+    sa.Column('query', sa.String(length=200), nullable=True),
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("kind IN ('signup', 'post_viewed', 'search', 'like')", name=op.f('ck_analytics_events_kind')),
+    sa.CheckConstraint("kind IN ('signup', 'post_viewed', 'search', 'like', 'exposure')", name=op.f('ck_analytics_events_kind')),
     sa.PrimaryKeyConstraint('batch_id', 'seq', name=op.f('pk_analytics_events'))
     )
     op.create_index('ix_analytics_events_occurred', 'analytics_events', ['occurred_at'], unique=False)
+    op.create_index('ix_analytics_events_searches', 'analytics_events', ['occurred_at'], unique=False, postgresql_where="kind = 'search'")
     op.create_table('analytics_hourly',
     sa.Column('hour', sa.DateTime(timezone=True), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('count', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('hour', 'kind', name=op.f('pk_analytics_hourly'))
+    )
+    op.create_table('feature_flag_audit',
+    sa.Column('flag_key', sa.String(length=64), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('before', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+    sa.Column('after', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+    sa.Column('changed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feature_flag_audit'))
+    )
+    op.create_index('ix_feature_flag_audit_flag_key_id', 'feature_flag_audit', ['flag_key', 'id'], unique=False)
+    op.create_table('feature_flags',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('description', sa.String(length=500), server_default='', nullable=False),
+    sa.Column('enabled', sa.Boolean(), server_default='false', nullable=False),
+    sa.Column('killed', sa.Boolean(), server_default='false', nullable=False),
+    sa.Column('rollout_percentage', sa.Numeric(precision=5, scale=2), server_default='100', nullable=False),
+    sa.Column('groups', sa.ARRAY(sa.String(length=40)), server_default='{}', nullable=False),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('depends_on', sa.ARRAY(sa.String(length=64)), server_default='{}', nullable=False),
+    sa.Column('client_visible', sa.Boolean(), server_default='false', nullable=False),
+    sa.Column('variants', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
+    sa.Column('version', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint('rollout_percentage BETWEEN 0 AND 100', name=op.f('ck_feature_flags_rollout_range')),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_feature_flags'))
     )
     op.create_table('job_failures',
     sa.Column('job_id', sa.BigInteger(), nullable=False),
@@ -45,6 +76,44 @@ def upgrade() -> None:
     )
     op.create_index('ix_job_failures_job_id', 'job_failures', ['job_id'], unique=False)
     op.create_index('ix_job_failures_queue_failed_at', 'job_failures', ['queue', 'failed_at'], unique=False)
+    op.create_table('metrics_histograms',
+    sa.Column('route_class', sa.String(length=64), nullable=False),
+    sa.Column('ts', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('requests', sa.BigInteger(), nullable=False),
+    sa.Column('buckets', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.PrimaryKeyConstraint('route_class', 'ts', name=op.f('pk_metrics_histograms'))
+    )
+    op.create_index('ix_metrics_histograms_ts_brin', 'metrics_histograms', ['ts'], unique=False, postgresql_using='brin')
+    op.create_table('metrics_rollups',
+    sa.Column('resolution_seconds', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('label', sa.String(length=64), nullable=False),
+    sa.Column('ts', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('value', sa.Float(), nullable=False),
+    sa.Column('max', sa.Float(), nullable=False),
+    sa.Column('samples', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('resolution_seconds', 'name', 'label', 'ts', name=op.f('pk_metrics_rollups'))
+    )
+    op.create_index('ix_metrics_rollups_ts_brin', 'metrics_rollups', ['ts'], unique=False, postgresql_using='brin')
+    op.create_table('metrics_samples',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('label', sa.String(length=64), nullable=False),
+    sa.Column('ts', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('value', sa.Float(), nullable=False),
+    sa.Column('samples', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('name', 'label', 'ts', name=op.f('pk_metrics_samples'))
+    )
+    op.create_index('ix_metrics_samples_ts_brin', 'metrics_samples', ['ts'], unique=False, postgresql_using='brin')
+    op.create_table('metrics_staging',
+    sa.Column('interval_start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('process', sa.String(length=128), nullable=False),
+    sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('staged_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_metrics_staging')),
+    prefixes=['UNLOGGED']
+    )
+    op.create_index('ix_metrics_staging_interval_start', 'metrics_staging', ['interval_start'], unique=False)
     op.create_table('rum_samples',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('path', sa.String(length=200), nullable=False),
@@ -69,12 +138,13 @@ def upgrade() -> None:
     sa.Column('is_admin', sa.Boolean(), server_default='false', nullable=False),
     sa.Column('followers_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('following_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('search_vector', postgresql.TSVECTOR(), sa.Computed('lifeceo_users_search_vector(username, display_name, bio, city, roles)', persisted=True), nullable=False),
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users'))
     )
     op.create_index('ix_users_display_name_trgm', 'users', [sa.literal_column('lifeceo_search_fold(display_name)').label('display_name_folded')], unique=False, postgresql_using='gin', postgresql_ops={'display_name_folded': 'gin_trgm_ops'})
-    op.create_index('ix_users_search', 'users', [sa.literal_column('lifeceo_users_search_vector(username, display_name, bio, city, roles)')], unique=False, postgresql_using='gin')
+    op.create_index('ix_users_search', 'users', ['search_vector'], unique=False, postgresql_using='gin')
     op.create_index('ix_users_username_trgm', 'users', ['username'], unique=False, postgresql_using='gin', postgresql_ops={'username': 'gin_trgm_ops'})
     op.create_index('uq_users_email_lower', 'users', [sa.literal_column('lower(email)')], unique=True)
     op.create_index('uq_users_username_lower', 'users', [sa.literal_column('lower(username)')], unique=True)
@@ -306,10 +376,22 @@ def downgrade() -> None:
     op.drop_table('users')
     op.drop_index('ix_rum_samples_received', table_name='rum_samples')
     op.drop_table('rum_samples')
+    op.drop_index('ix_metrics_staging_interval_start', table_name='metrics_staging')
+    op.drop_table('metrics_staging')
+    op.drop_index('ix_metrics_samples_ts_brin', table_name='metrics_samples', postgresql_using='brin')
+    op.drop_table('metrics_samples')
+    op.drop_index('ix_metrics_rollups_ts_brin', table_name='metrics_rollups', postgresql_using='brin')
+    op.drop_table('metrics_rollups')
+    op.drop_index('ix_metrics_histograms_ts_brin', table_name='metrics_histograms', postgresql_using='brin')
+    op.drop_table('metrics_histograms')
     op.drop_index('ix_job_failures_queue_failed_at', table_name='job_failures')
     op.drop_index('ix_job_failures_job_id', table_name='job_failures')
     op.drop_table('job_failures')
+    op.drop_table('feature_flags')
+    op.drop_index('ix_feature_flag_audit_flag_key_id', table_name='feature_flag_audit')
+    op.drop_table('feature_flag_audit')
     op.drop_table('analytics_hourly')
+    op.drop_index('ix_analytics_events_searches', table_name='analytics_events', postgresql_where="kind = 'search'")
     op.drop_index('ix_analytics_events_occurred', table_name='analytics_events')
     op.drop_table('analytics_events')
     # ### end Alembic commands ###

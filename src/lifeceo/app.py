@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from lifeceo import jobs  # noqa: F401  (every job handler: enqueue needs their queues)
 from lifeceo.community.analytics.buffer import EventBuffer
 from lifeceo.community.analytics.endpoints import router as analytics_router
+from lifeceo.community.analytics.service import analytics_service
 from lifeceo.community.events.endpoints import router as events_router
 from lifeceo.community.feed.endpoints import router as feed_router
 from lifeceo.community.media.endpoints import router as media_router
@@ -18,10 +19,14 @@ from lifeceo.community.search.endpoints import router as search_router
 from lifeceo.community.users.dependencies import SESSION_COOKIE, optional_viewer
 from lifeceo.community.users.endpoints import router as users_router
 from lifeceo.errors import LifeceoError
+from lifeceo.platform import flags as feature_flags
 from lifeceo.platform.batch.endpoints import router as batch_router
 from lifeceo.platform.cache import Cache, cache_check
 from lifeceo.platform.cache.endpoints import router as cache_router
 from lifeceo.platform.db.engine import create_engine, create_sessionmaker
+from lifeceo.platform.flags import switches as flag_switches
+from lifeceo.platform.flags.defaults import ensure_defaults as ensure_platform_flags
+from lifeceo.platform.flags.endpoints import router as flags_router
 from lifeceo.platform.health import HealthRegistry
 from lifeceo.platform.health.database import database_check
 from lifeceo.platform.health.endpoints import router as health_router
@@ -35,7 +40,20 @@ from lifeceo.platform.httpcache import (
     PurgeOnWriteMiddleware,
     purger_for,
 )
+from lifeceo.platform.observability import metrics_app
+from lifeceo.platform.observability.errors import (
+    configure_error_reporting,
+    install_error_reporting,
+)
+from lifeceo.platform.observability.history import HistorySampler
+from lifeceo.platform.observability.history_endpoints import router as metrics_history_router
 from lifeceo.platform.observability.logging import configure_logging
+from lifeceo.platform.observability.recent_endpoints import router as recent_logs_router
+from lifeceo.platform.observability.tracing import (
+    configure_tracing,
+    instrument_app,
+    instrument_engine,
+)
 from lifeceo.platform.pubsub import LiveHub, live_check
 from lifeceo.platform.queue import JobContext, queue_check
 from lifeceo.platform.queue.context import bind as bind_jobs
@@ -47,6 +65,7 @@ from lifeceo.platform.ratelimit import (
     rate_limiter_for,
     ratelimit_check,
 )
+from lifeceo.platform.search.health import search_check
 from lifeceo.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -55,7 +74,11 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Each uvicorn worker process builds its app here, so this is where its logging is set up.
-    configure_logging(log_format=settings.log_format, level=settings.log_level, env=settings.env)
+    configure_logging(log_format=settings.log_format, level=settings.log_level, env=settings.env,
+                      recent_max_records=settings.log_recent_max_records)
+    # Its tracer and error reporting too (each installs nothing unless configured).
+    configure_tracing(settings)
+    configure_error_reporting(settings)
     if settings.database_url is None:
         raise LifeceoError("LIFECEO_DATABASE_URL is not set; `lifeceo serve` sets it for the "
                            "embedded database")
@@ -64,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         started = time.monotonic()
         engine = create_engine(settings, settings.database_url)
+        instrument_engine(engine)
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
@@ -72,28 +96,56 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.cache = Cache.from_settings(settings, engine=engine)
         await app.state.cache.start()
         app.state.health.add("cache", cache_check(app.state.cache))
+        # Event-loop lag, pool, cache and process figures of this worker, for /api/metrics.
+        metrics_app.start(app, settings, engine=engine, cache=app.state.cache)
         # Jobs enqueued through this engine run with these services when inline.
         app.state.jobs = JobContext(settings=settings, sessionmaker=app.state.sessionmaker,
                                     cache=app.state.cache, engine=engine)
         bind_jobs(app.state.jobs)
         app.state.health.add("queues", queue_check(settings, engine))
+        app.state.health.add("search", search_check(engine))
         app.state.rate_limiter = rate_limiter_for(settings)
         if app.state.rate_limiter is not None:
             app.state.health.add("ratelimit", ratelimit_check(app.state.rate_limiter))
         # One listener per process feeds this process's live notification streams.
-        app.state.live = LiveHub.from_settings(settings, engine=engine)
+        app.state.live = LiveHub.from_settings(settings, engine=engine,
+                                               prefer_redis=flag_switches.live_over_redis)
         await app.state.live.start()
         app.state.health.add("live", live_check(app.state.live))
+        # Flags are evaluated from this process's snapshot, reloaded when any process announces
+        # a change over the live hub; `feature_flags.current()` finds it from anywhere.
+        app.state.flags = feature_flags.FlagStore(engine=engine, publish=app.state.live.publish)
+        await ensure_platform_flags(engine)
+        await app.state.flags.reload()
+        app.state.flags.follow(app.state.live, resync_seconds=settings.flags_resync_seconds)
+        feature_flags.install(app.state.flags)
+        app.state.flags.on_reload(flag_switches.pause_cache_with_performance_flag(app.state.cache))
+        app.state.flags.on_reload(
+            flag_switches.drop_local_cache_when_presentation_changes(app.state.cache))
         warmer = asyncio.create_task(warm_when_asked(app.state.cache, app.state.live))
         # Tracked events wait in it for their track-events job, one per flush.
         app.state.event_buffer = EventBuffer.start(settings, engine, app.state.sessionmaker)
+        # Experiment variants shown to someone become analytics events (a-b-testing).
+        app.state.flags.on_exposure(analytics_service.exposure_listener(app.state.event_buffer))
+        # Stages this process's counts every interval; one process of all leads and writes the
+        # metrics history.
+        app.state.metrics_history = (HistorySampler.start(
+            settings, engine, app.state.sessionmaker, cache_stats=app.state.cache.stats,
+            paused=flag_switches.monitoring_paused)
+            if settings.metrics_history_enabled else None)
         app.state.startup_seconds = round(time.monotonic() - started, 3)
         try:
             yield
         finally:
             # First: its last flush enqueues through the database.
             await app.state.event_buffer.close()
+            # Stages its last partial interval and gives up the leader lock.
+            if app.state.metrics_history is not None:
+                await app.state.metrics_history.close()
             warmer.cancel()
+            await app.state.flags.close()
+            feature_flags.uninstall(app.state.flags)
+            await metrics_app.stop(app)
             # Ends the open streams; before the engine, which its publisher uses.
             await app.state.live.close()
             # Before the engine: its invalidation listener and publisher use the database.
@@ -113,7 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX, dependencies=[rate_limit("api", viewer=optional_viewer)])
     for router in (users_router, posts_router, feed_router, events_router, notifications_router,
                    media_router, batch_router, cache_router, analytics_router, jobs_router,
-                   search_router):
+                   search_router, flags_router, metrics_history_router, recent_logs_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)
@@ -125,11 +177,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the ETag is taken over the identity body, so compression, which gives encoded bodies their
     # own -br/-gzip tag and strips that suffix from If-None-Match, sits outside both.
     app.add_middleware(CachePolicyMiddleware, policy=CachePolicy.from_settings(
-        settings, session_cookie=SESSION_COOKIE))
+        settings, session_cookie=SESSION_COOKIE), shared=flag_switches.shared_caching_enabled)
     app.add_middleware(PurgeOnWriteMiddleware, purger=purger_for(settings.varnish_purge_urls))
     app.add_middleware(ETagMiddleware)
-    app.add_middleware(CompressionMiddleware, min_bytes=settings.compress_min_bytes)
+    app.add_middleware(CompressionMiddleware, min_bytes=settings.compress_min_bytes,
+                       enabled=flag_switches.compression_enabled)
     # Outside the cache policy: it leaves the per-client counts off responses shared caches keep.
     app.add_middleware(RateLimitHeadersMiddleware)
+    # Inside the request context: it reads the request and user ids bound there.
+    install_error_reporting(app)
     app.add_middleware(RequestContextMiddleware)
+    # Last: the outermost middleware, so request durations include every other one.
+    metrics_app.install(app, settings)
+    # Around even that: the request span covers every middleware and the access log line.
+    instrument_app(app)
     return app

@@ -250,6 +250,9 @@ def bench(
         = Path(".lifeceo-bench"),
     output_dir: Annotated[Path, typer.Option(help="Where the JSON and Markdown reports go.")]
         = Path("bench/results"),
+    compare_metrics: Annotated[bool, typer.Option(
+        help="Run the workloads again with metrics off (LIFECEO_METRICS_ENABLED=false) and "
+             "report what metrics cost.")] = False,
 ) -> None:
     """Drive a real `lifeceo serve` with wrk and report every workload as a ratio of `hello`.
 
@@ -269,7 +272,7 @@ def bench(
     options = BenchOptions(
         data_dir=data_dir.resolve(), output_dir=output_dir, users=users, posts=posts,
         events=events, workers=workers, threads=threads, seconds=seconds, connections=counts,
-        workloads=chosen)
+        workloads=chosen, compare_metrics=compare_metrics)
     try:
         report = run(options, console)
     except RuntimeError as exc:
@@ -315,6 +318,87 @@ def search_reindex(
     console.print(f"[green]reindexed[/green] in {time.perf_counter() - started:.1f} s: "
                   + ", ".join(f"{kind} {count} rows rewritten" for kind, count in done.items()),
                   soft_wrap=True)
+
+
+flags_app = typer.Typer(no_args_is_help=True, help="Feature flags, changed at runtime.")
+app.add_typer(flags_app, name="flags")
+
+
+def _print_flags(flags) -> None:
+    from rich.table import Table
+
+    table = Table("key", "enabled", "killed", "rollout %", "groups", "depends on", "client",
+                  "version", title="feature flags", title_justify="left")
+    for flag in flags:
+        table.add_row(flag.key, "yes" if flag.enabled else "no",
+                      "[red]KILLED[/red]" if flag.killed else "", f"{flag.rollout_percentage}",
+                      ",".join(flag.groups), ",".join(flag.depends_on),
+                      "yes" if flag.client_visible else "", str(flag.version))
+    console.print(table)
+
+
+@flags_app.command("list")
+def flags_list() -> None:
+    """Every flag with its state (the ten platform flags are created if missing)."""
+    from lifeceo.platform.flags import control
+    from lifeceo.settings import get_settings
+
+    with database() as url:
+        _print_flags(asyncio.run(control.list_flags(get_settings(), url)))
+
+
+@flags_app.command("set")
+def flags_set(
+    key: Annotated[str, typer.Argument(help="The flag's key, e.g. predictive-caching.")],
+    enabled: Annotated[bool | None, typer.Option("--enabled/--disabled")] = None,
+    rollout: Annotated[float | None, typer.Option(help="Percentage 0-100, two decimals.")] = None,
+    groups: Annotated[str | None, typer.Option(
+        help="Comma-separated groups; an empty string clears them.")] = None,
+) -> None:
+    """Change a flag; every running process applies it within a second. Audited as "cli"."""
+    from pydantic import ValidationError
+
+    from lifeceo.errors import LifeceoError
+    from lifeceo.platform.flags import control
+    from lifeceo.platform.flags.schemas import FlagUpdate
+    from lifeceo.settings import get_settings
+
+    changes = {"enabled": enabled, "rollout_percentage": rollout,
+               "groups": None if groups is None else [
+                   group.strip() for group in groups.split(",") if group.strip()]}
+    try:
+        body = FlagUpdate.model_validate({name: value for name, value in changes.items()
+                                          if value is not None})
+    except ValidationError as exc:
+        raise fail("; ".join(f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+                             for error in exc.errors())) from None
+    if not body.model_fields_set:
+        raise fail("nothing to change: give --enabled/--disabled, --rollout or --groups")
+    with database() as url:
+        try:
+            flag = asyncio.run(control.set_flag(get_settings(), url, key=key, changes=body))
+        except LifeceoError as exc:
+            raise fail(str(exc)) from None
+    _print_flags([flag])
+
+
+@flags_app.command("kill")
+def flags_kill(
+    key: Annotated[str, typer.Argument(help="The flag to turn off for everyone.")],
+    clear: Annotated[bool, typer.Option(
+        "--clear", help="Clear the kill switch instead.")] = False,
+) -> None:
+    """Kill switch: the flag is off for everyone at once, whatever its settings, until cleared."""
+    from lifeceo.errors import LifeceoError
+    from lifeceo.platform.flags import control
+    from lifeceo.settings import get_settings
+
+    with database() as url:
+        try:
+            flag = asyncio.run(control.kill_flag(get_settings(), url, key=key, killed=not clear))
+        except LifeceoError as exc:
+            raise fail(str(exc)) from None
+    _print_flags([flag])
 
 
 if __name__ == "__main__":

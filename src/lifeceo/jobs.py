@@ -8,6 +8,7 @@ from lifeceo.community.maintenance import tasks as maintenance_tasks  # noqa: F4
 from lifeceo.community.media import tasks as media_tasks  # noqa: F401
 from lifeceo.community.notifications import tasks as notifications_tasks  # noqa: F401
 from lifeceo.community.search import tasks as search_tasks  # noqa: F401
+from lifeceo.platform.observability import history_tasks  # noqa: F401
 from lifeceo.platform.queue import maintenance as queue_maintenance  # noqa: F401
 from lifeceo.platform.queue import schedule
 
@@ -20,3 +21,7 @@ schedule("calculate-trending", cron="0 * * * *")
 schedule("analytics-aggregate", cron="5 * * * *")
 # New public words reach did-you-mean and suggestions within this quarter hour.
 schedule("refresh-search-terms", cron="*/15 * * * *")
+# Metrics history: each minute's 1 min and 1 h rollups (a chart of the last hour is at most a
+# minute behind); expiry hourly, a small delete each time.
+schedule("metrics-rollup", cron="* * * * *")
+schedule("metrics-expire", cron="41 * * * *")

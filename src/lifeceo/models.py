@@ -9,6 +9,8 @@ from lifeceo.community.notifications import models as notifications_models  # no
 from lifeceo.community.posts import models as posts_models  # noqa: F401
 from lifeceo.community.users import models as users_models  # noqa: F401
 from lifeceo.platform.db.base import Base
+from lifeceo.platform.flags import models as flags_models  # noqa: F401
+from lifeceo.platform.observability import history_models  # noqa: F401
 from lifeceo.platform.queue import models as queue_models  # noqa: F401
 
 __all__ = ["Base"]

@@ -70,10 +70,13 @@ def _serve(settings: Settings, options: ServeOptions, console: Console) -> int:
         settings.resolved_secret_key()
         if options.demo_data:
             _seed_demo_data(settings.database_url, console)
+        from lifeceo.platform.observability.metrics_multiprocess import shared_directory
         from lifeceo.platform.queue.process import serve_worker
 
-        # Stopped after the web workers, before PostgreSQL.
-        with serve_worker(settings):
+        # Metrics: every process started from here on (web workers, the job worker) writes to
+        # one directory that a scrape of any worker sums. The job worker is stopped after the
+        # web workers, before PostgreSQL.
+        with shared_directory(enabled=settings.metrics_enabled), serve_worker(settings):
             return _run_uvicorn(settings, options)
     finally:
         if embedded is not None:
@@ -111,7 +114,9 @@ def _seed_demo_data(database_url: str, console: Console) -> None:
 def _run_uvicorn(settings: Settings, options: ServeOptions) -> int:
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors import ChangeReload, Multiprocess
+    from uvicorn.supervisors import ChangeReload
+
+    from lifeceo.platform.observability.metrics_supervisor import MetricsMultiprocess
 
     config = uvicorn.Config(
         APP_FACTORY, factory=True, host=options.host, port=options.port,
@@ -129,7 +134,8 @@ def _run_uvicorn(settings: Settings, options: ServeOptions) -> int:
         ChangeReload(config, target=uvicorn.Server(config).run, sockets=[socket]).run()
         return 0
     # The supervisor even for one worker: a worker that dies or hangs is always replaced.
-    supervisor = Multiprocess(config, sockets=[socket])
+    # A worker it replaces is marked dead in the metrics directory.
+    supervisor = MetricsMultiprocess(config, sockets=[socket])
     supervisor.run()
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
         log.error("a worker failed to start; see its error above")

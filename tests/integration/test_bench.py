@@ -28,6 +28,9 @@ def test_bench_writes_reports_with_ratios_to_hello(tmp_path):
         assert measurement["requests"] > 0 and measurement["errors"] == 0
         assert measurement["non_2xx_3xx"] == 0, measurement
         assert 0 < measurement["ratio_to_hello"]
+        # From the server's own histogram (interpolated within its buckets, so not comparable
+        # to wrk's to the millisecond).
+        assert measurement["server_p95_ms"] > 0, measurement
     assert "| mixed | 10 |" in next(out.glob("bench-*.md")).read_text()
 
 

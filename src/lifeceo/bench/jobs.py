@@ -12,13 +12,18 @@ from sqlalchemy import text
 
 from lifeceo.community.media import processing
 from lifeceo.platform.db.engine import create_engine, create_sessionmaker
-from lifeceo.platform.queue import enqueue, maintenance  # noqa: F401 (registers the probe job)
+from lifeceo.platform.queue import (
+    enqueue,
+    enqueue_many,
+    maintenance,  # noqa: F401 (registers the probe job)
+)
 from lifeceo.settings import Settings
 
 PROBE = "queue-probe"
 # Enqueue: as many requests at once as a worker process's pool serves, one commit per job.
 ENQUEUERS = 16
-BATCH = 20
+# A fan-out (a reminder per attendee, a notification per follower): one statement per commit.
+BATCH = 100
 LATENCY_PROBES = 100
 LATENCY_SPACING_SECONDS = 0.02
 PHOTO_SIZE = (4000, 3000)
@@ -59,11 +64,11 @@ async def _measure_queue(database_url: str, *, seconds: float, photo_seconds: fl
 
 
 async def _enqueue(sessionmaker, count: int = 1) -> int | None:
-    """Enqueue `count` probes in one transaction; the last one's id."""
+    """Enqueue one probe, or a batch of `count` in one statement, in one transaction; an id."""
     async with sessionmaker() as session, session.begin():
-        for _ in range(count):
-            job_id = await enqueue(session, PROBE)
-        return job_id
+        if count == 1:
+            return await enqueue(session, PROBE)
+        return (await enqueue_many(session, PROBE, [{}] * count))[-1]
 
 
 async def _start_latencies(sessionmaker, engine) -> list[float]:

@@ -10,12 +10,17 @@ from pathlib import Path
 from lifeceo.bench.jobs import BATCH, ENQUEUERS, JobFigures
 from lifeceo.bench.wrk import Result
 
+# The workloads `--compare-metrics` runs again with metrics off are reported under this suffix.
+METRICS_OFF_SUFFIX = " (metrics off)"
+
 
 @dataclass(frozen=True)
 class Measurement:
     workload: str
     connections: int
     result: Result
+    # From the server's own histogram (bench/server_side.py); None with metrics off.
+    server_p95_ms: float | None = None
 
 
 @dataclass
@@ -37,6 +42,19 @@ class Report:
         hello, rps = self.rps("hello", connections), self.rps(workload, connections)
         return round(rps / hello, 3) if hello and rps is not None else None
 
+    def metrics_cost(self) -> dict[str, float]:
+        """Per workload and connection count measured both ways (`--compare-metrics`): the share
+        of rps that metrics cost, 1 - on/off."""
+        cost = {}
+        for m in self.measurements:
+            if not m.workload.endswith(METRICS_OFF_SUFFIX):
+                continue
+            base = m.workload.removesuffix(METRICS_OFF_SUFFIX)
+            on = self.rps(base, m.connections)
+            if on is not None and m.result.rps:
+                cost[f"{base} c={m.connections}"] = round(1 - on / m.result.rps, 4)
+        return cost
+
     def as_json(self) -> dict[str, object]:
         return {
             "started_at": self.started_at,
@@ -44,10 +62,11 @@ class Report:
             "settings": self.settings,
             "hit_ratio": self.hit_ratio,
             "jobs": None if self.jobs is None else asdict(self.jobs),
+            "metrics_cost": self.metrics_cost(),
             "measurements": [
                 {"workload": m.workload, "connections": m.connections, **asdict(m.result),
-                 "rps": round(m.result.rps, 1), "ratio_to_hello": self.ratio(m.workload,
-                                                                              m.connections)}
+                 "rps": round(m.result.rps, 1), "server_p95_ms": m.server_p95_ms,
+                 "ratio_to_hello": self.ratio(m.workload, m.connections)}
                 for m in self.measurements
             ],
         }
@@ -58,21 +77,27 @@ class Report:
             "",
             f"{_cpus()} CPUs; settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
             "",
-            "| workload | connections | rps | × hello | p50 ms | p95 ms | p99 ms | errors | non-2xx |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            ("| workload | connections | rps | × hello | p50 ms | p95 ms | p99 ms | server p95 ms "
+             "| errors | non-2xx |"),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for m in self.measurements:
             r = m.result
             ratio = self.ratio(m.workload, m.connections)
+            server = "" if m.server_p95_ms is None else f"{m.server_p95_ms:.1f}"
             lines.append(f"| {m.workload} | {m.connections} | {r.rps:,.0f} | "
                          f"{'' if ratio is None else f'{ratio:.2f}'} | {r.p50_ms:.1f} | "
-                         f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | {r.non_2xx_3xx} |")
+                         f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {server} | {r.errors} | "
+                         f"{r.non_2xx_3xx} |")
         lines += ["", "Server-side cache hit ratio during `mixed`: "
                   + ("not reported" if self.hit_ratio is None else f"{self.hit_ratio:.1%}"), ""]
+        for name, cost in self.metrics_cost().items():
+            lines += [f"Metrics cost on {name}: {cost:.1%} of rps (on vs off, one run each).", ""]
         if self.jobs is not None:
             jobs = self.jobs
             lines += [(f"Jobs: {jobs.enqueued_per_second:,.0f} enqueued/s with a commit each, "
-                       f"{jobs.enqueued_per_second_batched:,.0f}/s by {BATCH} per commit "
+                       f"{jobs.enqueued_per_second_batched:,.0f}/s by {BATCH} per commit in one "
+                       "`enqueue_many` "
                        f"({ENQUEUERS} at once); enqueue → start on an idle queue p50 "
                        f"{jobs.start_p50_ms:.1f} ms, p95 {jobs.start_p95_ms:.1f} ms; a "
                        f"12-megapixel JPEG through the image pipeline {jobs.photo_seconds:.2f} s."),

@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from lifeceo.bench import workloads, wrk
+from lifeceo.bench import server_side, workloads, wrk
 from lifeceo.bench.jobs import JobFigures
 from lifeceo.bench.jobs import measure as measure_jobs
-from lifeceo.bench.report import Measurement, Report
+from lifeceo.bench.report import METRICS_OFF_SUFFIX, Measurement, Report
 from lifeceo.bench.server import BenchServer, run_cli
 from lifeceo.platform.db.embedded import cluster_url
 
@@ -24,6 +24,9 @@ SEED_MARKER = "bench-seed.txt"
 # Before each measured run: fill caches and connection pools, let the workers settle.
 WARMUP_SECONDS = 2
 WARMUP_CONNECTIONS = 50
+# `--compare-metrics`: the same workloads again on a server with metrics and their history off,
+# reported under the workload's name with report.METRICS_OFF_SUFFIX.
+METRICS_OFF = {"LIFECEO_METRICS_ENABLED": "false", "LIFECEO_METRICS_HISTORY_ENABLED": "false"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class BenchOptions:
     seconds: float
     connections: tuple[int, ...]
     workloads: tuple[str, ...]
+    compare_metrics: bool = False
 
 
 def run(options: BenchOptions, console: Console) -> Path:
@@ -53,7 +57,10 @@ def run(options: BenchOptions, console: Console) -> Path:
     log = options.data_dir / "bench-server.log"
     driven = [w for w in options.workloads if w not in UNCACHED | IN_PROCESS]
     uncached = [w for w in options.workloads if w in UNCACHED]
-    for group, overrides in ((driven, {}), (uncached, {"LIFECEO_CACHE_ENABLED": "false"})):
+    groups = [(driven, {}, ""), (uncached, {"LIFECEO_CACHE_ENABLED": "false"}, "")]
+    if options.compare_metrics:
+        groups.append((driven, METRICS_OFF, METRICS_OFF_SUFFIX))
+    for group, overrides, suffix in groups:
         if not group:
             continue
         # `hello` touches no cache, so the cached server's run is the baseline of both groups.
@@ -62,8 +69,8 @@ def run(options: BenchOptions, console: Console) -> Path:
             fixtures = workloads.gather(server.url)
             for workload in group:
                 lines = workloads.requests_for(workload, fixtures)
-                _measure(server.url, workload, lines, options, report, console)
-                if workload == "mixed":
+                _measure(server.url, workload + suffix, lines, options, report, console)
+                if workload == "mixed" and not suffix:
                     report.hit_ratio = _hit_ratio(server.url, fixtures)
     if "jobs" in options.workloads:
         # A server of its own: after a wrk run, its workers and database stay busy a while.
@@ -98,12 +105,14 @@ def _measure(url: str, workload: str, lines: list, options: BenchOptions, report
     wrk.run(url, lines, connections=WARMUP_CONNECTIONS, seconds=min(WARMUP_SECONDS, options.seconds),
             threads=options.threads)
     for connections in options.connections:
+        before = server_side.duration_buckets(url)
         result = wrk.run(url, lines, connections=connections, seconds=options.seconds,
                          threads=options.threads)
+        server_p95 = server_side.quantile_ms(before, server_side.duration_buckets(url), 0.95)
         console.print(f"{workload:>13} c={connections:<5} {result.rps:>9,.0f} rps  "
-                      f"p99 {result.p99_ms:.1f} ms  errors {result.errors}  "
-                      f"non-2xx {result.non_2xx_3xx}")
-        report.measurements.append(Measurement(workload, connections, result))
+                      f"p99 {result.p99_ms:.1f} ms  server p95 {server_p95} ms  "
+                      f"errors {result.errors}  non-2xx {result.non_2xx_3xx}")
+        report.measurements.append(Measurement(workload, connections, result, server_p95))
 
 
 def _measure_jobs(options: BenchOptions, console: Console) -> JobFigures:

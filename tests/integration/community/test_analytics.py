@@ -260,3 +260,42 @@ async def test_a_bad_window_is_a_400(client, session, params):
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert (await client.get(HOURLY, headers=boss, params={"kind": "other"})).status_code == 422
+
+
+async def test_searches_are_tracked_with_their_query_and_trend_by_distinct_people(
+        client, session, buffer, app):
+    people = [await factories.user(client, f"searcher{n}") for n in range(4)]
+    for headers in people:
+        assert (await client.get("/api/v1/search", params={"q": "  Vals  Cruzado "},
+                                 headers=headers)).status_code == 200
+    for headers in people[:2]:
+        await client.get("/api/v1/search", params={"q": "Milonga"}, headers=headers)
+    # One person repeating a query, and anonymous visitors, do not make it trend.
+    for _ in range(5):
+        await client.get("/api/v1/search", params={"q": "my ex's address"}, headers=people[0])
+        await client.get("/api/v1/search", params={"q": "my ex's address"})
+    await buffer.flush()
+    queries = await session.scalars(select(AnalyticsEvent.query).where(
+        AnalyticsEvent.kind == "search").distinct())
+    assert sorted(queries) == ["milonga", "my ex's address", "vals cruzado"]
+
+    trending = await client.get("/api/v1/search/trending", params={"hours": 1})
+    assert trending.status_code == 200
+    assert trending.json() == {"hours": 1, "items": [{"query": "vals cruzado", "searchers": 4}]}
+    await client.get("/api/v1/search", params={"q": "milonga"}, headers=people[2])
+    await buffer.flush()
+    # Shared for a few minutes: the window moves over hours.
+    assert (await client.get("/api/v1/search/trending",
+                             params={"hours": 1})).json()["items"] == [
+        {"query": "vals cruzado", "searchers": 4}]
+    await app.state.cache.delete("search:trending:1:10")
+    assert (await client.get("/api/v1/search/trending", params={"hours": 1})).json()["items"] == [
+        {"query": "vals cruzado", "searchers": 4}, {"query": "milonga", "searchers": 3}]
+
+
+@pytest.mark.parametrize("params", [{"hours": 0}, {"hours": 169}, {"limit": 0}, {"limit": 51},
+                                    {"hours": "soon"}])
+async def test_a_bad_trending_window_is_a_problem(client, params):
+    response = await client.get("/api/v1/search/trending", params=params)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"

@@ -219,6 +219,25 @@ async def test_cached_anonymous_rankings_never_show_what_became_hidden(client):
     assert post_ids(await found(client, "milonga", type="posts", headers=ana)) == {hidden}
 
 
+async def test_signed_in_searchers_share_the_public_ranking_and_add_their_own(client):
+    ana = await factories.user(client, "ana")
+    bea = await factories.user(client, "bea")
+    cho = await factories.user(client, "cho")
+    assert (await client.post("/api/v1/users/ana/follow", headers=bea)).status_code in (200, 204)
+    public = await post(client, ana, "cortina de vals")
+    for_followers = await post(client, ana, "cortina para seguidores", visibility="followers")
+    assert post_ids(await found(client, "cortina", type="posts", headers=cho)) == {public}
+    # cho's search cached the public ranking; bea follows ana, and sees her followers' post.
+    assert post_ids(await found(client, "cortina", type="posts", headers=bea)) == {
+        public, for_followers}
+    # A new public post is shared once the cached ranking expires, but its author finds it now.
+    newest = await post(client, ana, "cortina nueva")
+    assert post_ids(await found(client, "cortina", type="posts", headers=ana)) == {
+        public, for_followers, newest}
+    assert post_ids(await found(client, "cortina", type="posts", headers=cho)) == {public}
+    assert post_ids(await found(client, "cortina", headers=bea)) == {public, for_followers}
+
+
 async def test_suggest_completes_usernames_and_words(client, app):
     ana = await factories.user(client, "milonguera")
     await post(client, ana, "milongas y milonguitas en Almagro")

@@ -18,6 +18,7 @@ from lifeceo.platform.mail import (
     mailer_for,
     stable_message_id,
 )
+from lifeceo.platform.queue import PermanentFailure
 from lifeceo.settings import Settings
 
 SENDER = "lifeceo <noreply@lifeceo.example>"
@@ -65,6 +66,17 @@ async def test_starttls_is_required_not_hoped_for(smtp_server):
     """The test server offers no STARTTLS: a mailer told to use it refuses to send in clear."""
     with pytest.raises(aiosmtplib.SMTPException, match="(?i)starttls"):
         await smtp_mailer(smtp_server.port, security="starttls").send(message())
+    assert smtp_server.received == []
+
+
+async def test_a_refused_mailbox_is_permanent_and_a_busy_one_is_not(smtp_server):
+    smtp_server.refusals = {"gone@example.org": "550 5.1.1 No such user",
+                            "busy@example.org": "451 4.2.0 Mailbox busy, try later"}
+    with pytest.raises(PermanentFailure, match="No such user"):
+        await smtp_mailer(smtp_server.port).send(message(to="gone@example.org"))
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+        await smtp_mailer(smtp_server.port).send(message(to="busy@example.org"))
+    assert not isinstance(refused.value, PermanentFailure)
     assert smtp_server.received == []
 
 

@@ -8,7 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lifeceo.platform.db.base import Base
 
-EVENT_KINDS = ("signup", "post_viewed", "search", "like")
+# exposure: an experiment's variant shown to someone (a feature flag with variants).
+EVENT_KINDS = ("signup", "post_viewed", "search", "like", "exposure")
+# As long as the search endpoint accepts.
+MAX_QUERY_CHARS = 200
 
 
 class AnalyticsEvent(Base):
@@ -28,12 +31,16 @@ class AnalyticsEvent(Base):
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     # The post viewed or liked; None for a signup or a search.
     subject_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A search's query, normalised and lower-cased; an exposure's "flag:variant"; else None.
+    query: Mapped[str | None] = mapped_column(String(MAX_QUERY_CHARS))
     occurred_at: Mapped[datetime]
 
     __table_args__ = (
         CheckConstraint(f"kind IN {EVENT_KINDS}", name="kind"),
         # The aggregate job reads an hour at a time; the cleanup job deletes the oldest first.
         Index("ix_analytics_events_occurred", "occurred_at"),
+        # Trending searches read a day of searches only, among far more views.
+        Index("ix_analytics_events_searches", "occurred_at", postgresql_where="kind = 'search'"),
     )
 
 

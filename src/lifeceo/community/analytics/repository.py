@@ -26,7 +26,7 @@ PERCENTILES = (0.5, 0.75, 0.95)
 
 async def insert_events(session: AsyncSession, *, batch_id: uuid.UUID,
                         events: list[dict]) -> int:
-    """One INSERT for the whole batch, whatever its size: the columns travel as four arrays and
+    """One INSERT for the whole batch, whatever its size: the columns travel as arrays and
     unnest() turns them back into rows. Events of the batch already written (the job ran before)
     are skipped; returns how many were new."""
     rows = func.unnest(
@@ -34,15 +34,18 @@ async def insert_events(session: AsyncSession, *, batch_id: uuid.UUID,
         bindparam("user_ids", [event["user_id"] for event in events], type_=ARRAY(BigInteger)),
         bindparam("subject_ids", [event["subject_id"] for event in events],
                   type_=ARRAY(BigInteger)),
+        # Events flushed before searches kept their query have none.
+        bindparam("queries", [event.get("query") for event in events], type_=ARRAY(String)),
         bindparam("occurred", [datetime.fromisoformat(event["occurred_at"]) for event in events],
                   type_=ARRAY(DateTime(timezone=True))),
-    ).table_valued("kind", "user_id", "subject_id", "occurred_at",
+    ).table_valued("kind", "user_id", "subject_id", "query", "occurred_at",
                    with_ordinality="seq").render_derived(name="rows")
     statement = (
         pg_insert(AnalyticsEvent)
-        .from_select(["batch_id", "seq", "kind", "user_id", "subject_id", "occurred_at"],
+        .from_select(["batch_id", "seq", "kind", "user_id", "subject_id", "query", "occurred_at"],
                      select(bindparam("batch_id", batch_id), rows.c.seq, rows.c.kind,
-                            rows.c.user_id, rows.c.subject_id, rows.c.occurred_at))
+                            rows.c.user_id, rows.c.subject_id, rows.c.query,
+                            rows.c.occurred_at))
         .on_conflict_do_nothing()
     )
     return (await session.execute(statement)).rowcount
@@ -102,3 +105,19 @@ async def rum_percentiles(session: AsyncSession, *, since: datetime,
              .group_by(RumSample.path).order_by(func.count().desc(), RumSample.path)
              .limit(max_pages))
     return [dict(row._mapping) for row in await session.execute(query)]
+
+
+async def trending_searches(session: AsyncSession, *, since: datetime, min_searchers: int,
+                            limit: int) -> list[tuple[str, int]]:
+    """The queries searched by the most distinct signed-in people since `since`, each with
+    that number, those searched by fewer than `min_searchers` left out."""
+    searchers = func.count(AnalyticsEvent.user_id.distinct())
+    rows = await session.execute(
+        select(AnalyticsEvent.query, searchers)
+        .where(AnalyticsEvent.kind == "search", AnalyticsEvent.occurred_at >= since,
+               AnalyticsEvent.query.is_not(None), AnalyticsEvent.user_id.is_not(None))
+        .group_by(AnalyticsEvent.query)
+        .having(searchers >= min_searchers)
+        .order_by(searchers.desc(), AnalyticsEvent.query)
+        .limit(limit))
+    return [(query, count) for query, count in rows]

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-EventKind = Literal["signup", "post_viewed", "search", "like"]
+EventKind = Literal["signup", "post_viewed", "search", "like", "exposure"]
 # What a browser sends: an absolute URL or a path, query and fragment included.
 MAX_URL_CHARS = 2048
 # Past this a path is not one of ours: each distinct path is a row of the report.

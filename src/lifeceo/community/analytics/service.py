@@ -2,6 +2,7 @@
 administrators read the numbers."""
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
@@ -9,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from lifeceo.community.analytics import repository
-from lifeceo.community.analytics.buffer import buffer_for
+from lifeceo.community.analytics.buffer import EventBuffer, buffer_for
+from lifeceo.community.analytics.models import MAX_QUERY_CHARS
 from lifeceo.community.analytics.schemas import (
     RUM_METRICS,
     EventKind,
@@ -50,13 +52,13 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
 
 class AnalyticsService:
     def track(self, *, session: AsyncSession, kind: EventKind, user_id: int | None = None,
-              subject_id: int | None = None) -> None:
+              subject_id: int | None = None, query: str | None = None) -> None:
         """Record that something happened, if and when the session's transaction commits (at
         once if none is open: what happened then wrote nothing, a view served from the cache)."""
         buffer = buffer_for(session)
         if buffer is None:
             return
-        tracked = {"kind": kind, "user_id": user_id, "subject_id": subject_id,
+        tracked = {"kind": kind, "user_id": user_id, "subject_id": subject_id, "query": query,
                    "occurred_at": datetime.now(UTC).isoformat()}
         if not session.in_transaction():
             buffer.add([tracked])
@@ -67,6 +69,17 @@ class AnalyticsService:
             event.listen(session.sync_session, "after_commit", _hand_over)
             event.listen(session.sync_session, "after_transaction_end", _forget)
         staged.append(tracked)
+
+    def exposure_listener(self, buffer: EventBuffer) -> Callable[[str, str, int | None], None]:
+        """For the flag store: each experiment variant shown to someone becomes an exposure
+        event (its query "flag:variant"), buffered like any other; there is no write to wait
+        for, the showing is the event."""
+        def exposed(flag: str, variant: str, user_id: int | None) -> None:
+            buffer.add([{"kind": "exposure", "user_id": user_id, "subject_id": None,
+                         "query": f"{flag}:{variant}"[:MAX_QUERY_CHARS],
+                         "occurred_at": datetime.now(UTC).isoformat()}])
+
+        return exposed
 
     async def hourly_counts(self, *, session: AsyncSession, actor: User,
                             since: datetime | None, until: datetime | None,

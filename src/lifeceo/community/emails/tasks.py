@@ -10,7 +10,7 @@ from lifeceo.community.emails.service import reminder_key
 from lifeceo.community.events import repository as events_repository
 from lifeceo.community.events.models import Event
 from lifeceo.platform.mail import Templates, compose, mailer_for, stable_message_id
-from lifeceo.platform.queue import JobContext, enqueue, job
+from lifeceo.platform.queue import JobContext, enqueue_many, job
 
 templates = Templates(Path(__file__).parent / "templates")
 # Reminders claimed and queued per transaction: a festival's thousands of attendees do not make
@@ -47,8 +47,8 @@ async def send_event_reminders(ctx: JobContext, *, event_id: int, starts_at: str
                 return
             recipients = await repository.claim_reminders(
                 session, event_id=event_id, starts_at=starts, limit=REMINDER_BATCH)
-            for recipient in recipients:
-                await enqueue(session, "send-email", **_reminder(event, recipient))
+            await enqueue_many(session, "send-email",
+                               [_reminder(event, recipient) for recipient in recipients])
         if len(recipients) < REMINDER_BATCH:
             return
 

@@ -16,7 +16,7 @@ from fastapi import (
 )
 
 from lifeceo.community.media.models import Media
-from lifeceo.community.media.presentation import image_of
+from lifeceo.community.media.presentation import image_of, shown
 from lifeceo.community.media.schemas import MediaOut
 from lifeceo.community.media.service import (
     discard,
@@ -46,7 +46,7 @@ IMAGE_CONTENT = {"image/jpeg": {}, "image/png": {}, "image/webp": {}}
 
 
 def _out(request: Request, media: Media) -> MediaOut:
-    return MediaOut(**image_of(media).model_dump(), content_type=media.content_type,
+    return MediaOut(**shown(image_of(media)).model_dump(), content_type=media.content_type,
                     byte_size=media.byte_size, failure_reason=media.failure_reason,
                     created_at=media.created_at,
                     url=request.app.url_path_for("media_content", media_id=media.id))

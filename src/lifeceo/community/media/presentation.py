@@ -9,7 +9,9 @@ from lifeceo.community.caching import cached_many
 from lifeceo.community.media import cache_keys, repository
 from lifeceo.community.media.models import Media
 from lifeceo.community.media.schemas import MediaImage, StoredVariant, VariantOut
+from lifeceo.platform import flags
 from lifeceo.platform.cache import Cache
+from lifeceo.platform.flags.defaults import ON_BY_DEFAULT, SMART_RESOURCE_LOADING
 
 # Relative, like every URL the API returns; the route is media_variant in endpoints.
 VARIANT_PATH = "/api/v1/media/{media_id}/variants/{name}"
@@ -33,6 +35,32 @@ def image_of(media: Media) -> MediaImage:
                               for content_type, entries in srcset.items()})
 
 
+def smart_loading() -> bool:
+    """The smart-resource-loading flag: variants, srcset and preload hints in responses."""
+    return flags.current().is_enabled(SMART_RESOURCE_LOADING,
+                                      ON_BY_DEFAULT[SMART_RESOURCE_LOADING])
+
+
+def shown(image: MediaImage) -> MediaImage:
+    """The image as responses show it now: without variants and srcset while the flag is off
+    (clients then load /content, the original). Applied after the cache, which keeps both."""
+    if smart_loading() or not image.variants:
+        return image
+    return image.model_copy(update={"variants": [], "srcset": {}})
+
+
+def preload_link(image: MediaImage | None) -> str | None:
+    """A Link header that has the browser fetch the image while it reads the page: the
+    WebP srcset when there is one (every browser in use decodes WebP), else JPEG."""
+    if image is None or not image.srcset or not smart_loading():
+        return None
+    content_type = "image/webp" if "image/webp" in image.srcset else min(image.srcset)
+    largest = max((variant for variant in image.variants
+                   if variant.content_type == content_type), key=lambda variant: variant.width)
+    return (f'<{largest.url}>; rel=preload; as=image; type="{content_type}"; '
+            f'imagesrcset="{image.srcset[content_type]}"; imagesizes="100vw"')
+
+
 async def media_images(*, session: AsyncSession, cache: Cache,
                        media_ids: Iterable[int]) -> dict[int, MediaImage]:
     """How each of the media that exist is shown; the uncached ones read in one query."""
@@ -44,4 +72,5 @@ async def media_images(*, session: AsyncSession, cache: Cache,
     if not keys:
         return {}
     found = await cached_many(cache, session, keys, load, ttl=cache_keys.IMAGE_TTL_SECONDS)
-    return {media_id: MediaImage.model_validate(image) for media_id, image in found.items()}
+    return {media_id: shown(MediaImage.model_validate(image))
+            for media_id, image in found.items()}

@@ -3,6 +3,7 @@
 
 from fastapi import APIRouter, Response, status
 
+from lifeceo.community.media.presentation import preload_link
 from lifeceo.community.posts.schemas import (
     CommentCreate,
     CommentOut,
@@ -38,8 +39,12 @@ async def lookup_posts(ids: RowIds, viewer: OptionalViewer, session: DbSession,
 
 
 @router.get("/posts/{post_id}", response_model=PostOut)
-async def get_post(post_id: RowId, viewer: OptionalViewer, session: DbSession, cache: AppCache):
-    return await post_service.get(session=session, cache=cache, viewer=viewer, post_id=post_id)
+async def get_post(post_id: RowId, viewer: OptionalViewer, session: DbSession, cache: AppCache,
+                   response: Response):
+    post = await post_service.get(session=session, cache=cache, viewer=viewer, post_id=post_id)
+    if preload := preload_link(post.media):
+        response.headers["link"] = preload
+    return post
 
 
 @router.patch("/posts/{post_id}", response_model=PostOut)

@@ -3,10 +3,12 @@
 from typing import Literal
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     and_,
     delete,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -47,6 +49,15 @@ def visible_to(viewer_id: int | None) -> ColumnElement[bool]:
     )
     return or_(public, Post.author_id == viewer_id,
                and_(Post.visibility == "followers", follows_author))
+
+
+def visible_beyond_public(viewer_id: int) -> ColumnElement[bool]:
+    """The viewer's own posts, whatever their visibility, and the followers-only posts of those
+    they follow: with the public posts, all the viewer may see. Driven by the author (a
+    semi-join on ix_posts_author_created), not by whatever else the query matches."""
+    followees = select(Follow.followee_id).where(Follow.follower_id == viewer_id)
+    return and_(Post.author_id.in_(followees.union(select(literal(viewer_id, BigInteger)))),
+                or_(Post.author_id == viewer_id, Post.visibility == "followers"))
 
 
 # visible_to by cases: what a viewer sees of an author's posts depends only on whether they

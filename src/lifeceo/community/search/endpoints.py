@@ -6,7 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from lifeceo.community.search.schemas import SearchPage, SearchType, Suggestions
+from lifeceo.community.search.schemas import (
+    SearchPage,
+    SearchType,
+    Suggestions,
+    TrendingSearches,
+)
 from lifeceo.community.search.service import SearchFilters, decode_offset, search_service
 from lifeceo.community.users.dependencies import OptionalViewer
 from lifeceo.community.users.schemas import TangoRole
@@ -20,6 +25,8 @@ router = APIRouter(tags=["search"])
 # trigram work per request bounded.
 MAX_QUERY_CHARS = 200
 MAX_PAGE = 50
+# Raw search events are kept 90 days by default; a week is what "trending" can mean.
+MAX_TRENDING_HOURS = 7 * 24
 
 
 @router.get("/search", response_model=SearchPage)
@@ -60,3 +67,10 @@ async def suggest(session: DbSession,
                   q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)],
                   limit: Annotated[int, Query(ge=1, le=20)] = 8):
     return Suggestions(items=await search_service.suggest(session=session, prefix=q, limit=limit))
+
+
+@router.get("/search/trending", response_model=TrendingSearches)
+async def trending(session: DbSession, cache: AppCache,
+                   hours: Annotated[int, Query(ge=1, le=MAX_TRENDING_HOURS)] = 24,
+                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 10):
+    return await search_service.trending(session=session, cache=cache, hours=hours, limit=limit)

@@ -8,15 +8,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeceo.community.events.models import Event
 from lifeceo.community.posts.models import Post
-from lifeceo.community.posts.repository import visible_to
+from lifeceo.community.posts.repository import visible_beyond_public, visible_to
 from lifeceo.community.users.models import User
 
 
-def post_filters(*, viewer_id: int | None, author_id: int | None, tags: list[str],
+def post_filters(*, only_for: int | None, author_id: int | None, tags: list[str],
                  posted_after: datetime | None,
                  posted_before: datetime | None) -> list[ColumnElement[bool]]:
-    """The posts' own visibility rule first: search shows nobody what the feeds would not."""
-    filters = [visible_to(viewer_id)]
+    """The posts' own visibility rule first: search shows nobody what the feeds would not.
+    `only_for`: None, the public posts (what everyone may see); a user's id, what only they may
+    see besides (their own posts, followers-only posts of those they follow)."""
+    filters = [visible_to(None) if only_for is None else visible_beyond_public(only_for)]
     if author_id is not None:
         filters.append(Post.author_id == author_id)
     if tags:

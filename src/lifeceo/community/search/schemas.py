@@ -37,3 +37,14 @@ class SearchPage(BaseModel):
 
 class Suggestions(BaseModel):
     items: list[str]
+
+
+class TrendingQuery(BaseModel):
+    query: str
+    # Distinct signed-in people who searched for it in the window.
+    searchers: int
+
+
+class TrendingSearches(BaseModel):
+    hours: int
+    items: list[TrendingQuery]

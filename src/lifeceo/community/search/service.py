@@ -6,12 +6,14 @@ import binascii
 import hashlib
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lifeceo.community.analytics import repository as analytics_repository
+from lifeceo.community.analytics.models import MAX_QUERY_CHARS
 from lifeceo.community.analytics.service import analytics_service
 from lifeceo.community.caching import cached
 from lifeceo.community.events.models import Event
@@ -20,22 +22,38 @@ from lifeceo.community.posts.models import Post
 from lifeceo.community.posts.service import post_service
 from lifeceo.community.search import repository
 from lifeceo.community.search.documents import DOCUMENTS
-from lifeceo.community.search.schemas import EventHit, SearchHit, SearchPage, SearchType
+from lifeceo.community.search.schemas import (
+    EventHit,
+    SearchHit,
+    SearchPage,
+    SearchType,
+    TrendingQuery,
+    TrendingSearches,
+)
 from lifeceo.community.users import repository as users_repository
 from lifeceo.community.users.models import User
 from lifeceo.community.users.schemas import PublicUser
 from lifeceo.errors import BadRequest
+from lifeceo.platform import flags
 from lifeceo.platform.cache import Cache
-from lifeceo.platform.search import SearchRequest, normalise, search_index
+from lifeceo.platform.flags.defaults import FULL_TEXT_SEARCH, ON_BY_DEFAULT
+from lifeceo.platform.search import SearchIndex, SearchRequest, normalise, search_index
+from lifeceo.platform.search.simple import simple_search_index
 
 _USERNAME_PREFIX = re.compile(r"@?[A-Za-z0-9_]{1,30}")
-# Anonymous rankings (ids, scores, snippets) are shared this long. Any new post may belong to
-# any cached query, so writes cannot name the entries to drop: a short TTL bounds how late a
-# new document shows up instead. What may no longer be shown never is: posts are re-checked
-# for visibility (and events for cancellation) each time a ranking is presented.
+# Rankings of what everyone may see (ids, scores, snippets) are shared this long, by anonymous
+# and signed-in searchers alike. Any new post may belong to any cached query, so writes cannot
+# name the entries to drop: a short TTL bounds how late a new document shows up instead (a
+# viewer's own posts are ranked on the spot, so never late for them). What may no longer be
+# shown never is: posts are re-checked for visibility (and events for cancellation) each time
+# a ranking is presented.
 RANKING_TTL_SECONDS = 30
 # Ranked results are paged by offset; past this the scores are noise and the cost grows.
 MAX_OFFSET = 1000
+# A query fewer people typed may be personal (someone's name, an address): it never trends.
+TRENDING_MIN_SEARCHERS = 3
+# Trending moves over hours; the count over a day of searches is shared this long.
+TRENDING_TTL_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -72,15 +90,15 @@ class SearchService:
                      text: str, type: SearchType, filters: SearchFilters, limit: int,
                      offset: int) -> SearchPage:
         analytics_service.track(session=session, kind="search",
-                                user_id=viewer.id if viewer else None)
-        ranked = await self._ranked_cached(session=session, cache=cache, viewer=viewer,
-                                           text=text, type=type, filters=filters, limit=limit,
-                                           offset=offset)
+                                user_id=viewer.id if viewer else None,
+                                query=normalise(text).lower()[:MAX_QUERY_CHARS])
+        ranked = await self._ranked(session=session, cache=cache, viewer=viewer, text=text,
+                                    type=type, filters=filters, limit=limit, offset=offset)
         did_you_mean = None
         if not ranked["hits"] and offset == 0:
-            did_you_mean = await search_index.correct(session, text)
+            did_you_mean = await _index().correct(session, text)
             if did_you_mean is not None:
-                ranked = await self._ranked_cached(
+                ranked = await self._ranked(
                     session=session, cache=cache, viewer=viewer, text=did_you_mean, type=type,
                     filters=filters, limit=limit, offset=offset)
         following = offset + limit
@@ -93,6 +111,20 @@ class SearchService:
             total_estimate=ranked["total"], total_exact=ranked["exact"],
             did_you_mean=did_you_mean)
 
+    async def trending(self, *, session: AsyncSession, cache: Cache, hours: int,
+                       limit: int) -> TrendingSearches:
+        """What most signed-in people searched for in the last `hours`; each distinct person
+        counts once per query, so one person repeating a search cannot make it trend."""
+        async def load() -> list[list]:
+            since = datetime.now(UTC) - timedelta(hours=hours)
+            return [list(row) for row in await analytics_repository.trending_searches(
+                session, since=since, min_searchers=TRENDING_MIN_SEARCHERS, limit=limit)]
+
+        rows = await cached(cache, session, f"search:trending:{hours}:{limit}", load,
+                            ttl=TRENDING_TTL_SECONDS)
+        return TrendingSearches(hours=hours, items=[
+            TrendingQuery(query=query, searchers=searchers) for query, searchers in rows])
+
     async def suggest(self, *, session: AsyncSession, prefix: str, limit: int) -> list[str]:
         """People by username prefix first (they are what a search box most often completes),
         then words of the public vocabulary."""
@@ -103,45 +135,60 @@ class SearchService:
         terms = await search_index.suggest(session, prefix, limit=limit)
         return list(dict.fromkeys(people + terms))[:limit]
 
-    async def _ranked_cached(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
-                             text: str, type: SearchType, filters: SearchFilters, limit: int,
-                             offset: int) -> dict:
-        """Anonymous rankings are shared through the cache for RANKING_TTL_SECONDS; a viewer's
-        own depend on whom they follow and are computed each time."""
-        async def load() -> dict:
-            return await self._ranked(session=session, viewer=viewer, text=text, type=type,
-                                      filters=filters, limit=limit, offset=offset)
-
-        if viewer is not None:
-            return await load()
-        key = _ranking_key(text=text, type=type, filters=filters, limit=limit, offset=offset)
-        return await cached(cache, session, key, load, ttl=RANKING_TTL_SECONDS)
-
-    async def _ranked(self, *, session: AsyncSession, viewer: User | None, text: str,
-                      type: SearchType, filters: SearchFilters, limit: int,
+    async def _ranked(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
+                      text: str, type: SearchType, filters: SearchFilters, limit: int,
                       offset: int) -> dict:
-        """One kind: its page. All kinds: each kind's best offset+limit merged by score, then
-        the page cut from that (the three kinds' scores share one scale)."""
+        """Each kind's ranking of what everyone may see, shared through the cache; for a
+        signed-in viewer, the posts only they may see too, ranked on the spot. One ranking: its
+        page. Several: each one's best offset+limit merged by score (all kinds' scores share one
+        scale), then the page cut from that."""
         kinds = ("posts", "users", "events") if type == "all" else (type,)
-        window = (limit, offset) if len(kinds) == 1 else (offset + limit, 0)
-        merged: list[dict] = []
+        parts = [(kind, None) for kind in kinds]
+        if viewer is not None and "posts" in kinds:
+            parts.append(("posts", viewer.id))
+        window = (limit, offset) if len(parts) == 1 else (offset + limit, 0)
+        best: dict[tuple[str, int], dict] = {}
         total, exact = 0, True
-        for kind in kinds:
-            request = await self._request(session=session, viewer=viewer, kind=kind, text=text,
-                                          filters=filters, limit=window[0], offset=window[1])
-            if request is None:
-                continue
-            results = await search_index.search(session, DOCUMENTS[kind], request)
-            merged += [{"kind": kind, "id": hit.id, "score": hit.score, "snippet": hit.snippet}
-                       for hit in results.hits]
-            total += results.total_estimate
-            exact = exact and results.total_exact
-        if len(kinds) > 1:
-            merged.sort(key=lambda hit: hit["score"], reverse=True)
+        for kind, only_for in parts:
+            ranking = await self._ranking(session=session, cache=cache, kind=kind,
+                                          only_for=only_for, text=text, filters=filters,
+                                          limit=window[0], offset=window[1])
+            for hit in ranking["hits"]:
+                # A post made non-public since the shared ranking was cached is in both.
+                known = best.get((kind, hit["id"]))
+                if known is None or hit["score"] > known["score"]:
+                    best[(kind, hit["id"])] = hit
+            total += ranking["total"]
+            exact = exact and ranking["exact"]
+        merged = sorted(best.values(), key=lambda hit: hit["score"], reverse=True)
+        if len(parts) > 1:
             merged = merged[offset:offset + limit]
         return {"hits": merged, "total": total, "exact": exact}
 
-    async def _request(self, *, session: AsyncSession, viewer: User | None, kind: str,
+    async def _ranking(self, *, session: AsyncSession, cache: Cache, kind: str,
+                       only_for: int | None, text: str, filters: SearchFilters, limit: int,
+                       offset: int) -> dict:
+        """One kind's hits for everyone (`only_for` None), kept RANKING_TTL_SECONDS, or the
+        posts only the user `only_for` may see besides."""
+        index = _index()
+
+        async def load() -> dict:
+            request = await self._request(session=session, only_for=only_for, kind=kind,
+                                          text=text, filters=filters, limit=limit, offset=offset)
+            if request is None:
+                return {"hits": [], "total": 0, "exact": True}
+            results = await index.search(session, DOCUMENTS[kind], request)
+            return {"hits": [{"kind": kind, "id": hit.id, "score": hit.score,
+                              "snippet": hit.snippet} for hit in results.hits],
+                    "total": results.total_estimate, "exact": results.total_exact}
+
+        # The simple search's rankings are not kept: a cached full-text one must not answer it.
+        if only_for is not None or index is simple_search_index:
+            return await load()
+        key = _ranking_key(text=text, kind=kind, filters=filters, limit=limit, offset=offset)
+        return await cached(cache, session, key, load, ttl=RANKING_TTL_SECONDS)
+
+    async def _request(self, *, session: AsyncSession, only_for: int | None, kind: str,
                        text: str, filters: SearchFilters, limit: int,
                        offset: int) -> SearchRequest | None:
         """The kind's filters in its own terms; None when they exclude everything."""
@@ -155,7 +202,7 @@ class SearchService:
             return SearchRequest(
                 text=text, limit=limit, offset=offset,
                 filters=repository.post_filters(
-                    viewer_id=viewer.id if viewer else None, author_id=author_id,
+                    only_for=only_for, author_id=author_id,
                     tags=list(filters.tags), posted_after=filters.posted_after,
                     posted_before=filters.posted_before),
                 # Ids grow with time: the newest first, walking the primary key.
@@ -195,9 +242,16 @@ class SearchService:
         return presented
 
 
-def _ranking_key(*, text: str, type: SearchType, filters: SearchFilters, limit: int,
+def _index() -> SearchIndex:
+    """Full-text search, or the simple name/title search while elasticsearch-search is off."""
+    if flags.current().is_enabled(FULL_TEXT_SEARCH, ON_BY_DEFAULT[FULL_TEXT_SEARCH]):
+        return search_index
+    return simple_search_index
+
+
+def _ranking_key(*, text: str, kind: str, filters: SearchFilters, limit: int,
                  offset: int) -> str:
-    request = {"text": normalise(text), "type": type, "filters": asdict(filters),
+    request = {"text": normalise(text), "kind": kind, "filters": asdict(filters),
                "limit": limit, "offset": offset}
     canonical = orjson.dumps(request, default=str, option=orjson.OPT_SORT_KEYS)
     return f"search:{hashlib.sha256(canonical).hexdigest()}"

@@ -3,6 +3,7 @@
 import hmac
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
 
 from lifeceo.community.users.models import User
@@ -40,6 +41,8 @@ async def optional_viewer(request: Request, session: DbSession, cache: AppCache)
             raise Forbidden("Missing or wrong X-CSRF-Token for a cookie-authenticated request.")
     user, session_id = found
     request.state.auth_session_id = session_id
+    # On the request's later log lines, and on its error report (observability/errors.py).
+    structlog.contextvars.bind_contextvars(user_id=user.id)
     return user
 
 

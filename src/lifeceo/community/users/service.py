@@ -214,9 +214,9 @@ async def _forget_follow(session: AsyncSession, cache: Cache, follower: User,
                            session=session)
 
 
-# Everything a request may read of its viewer; never the password hash.
+# Everything a request may read of its viewer; never the password hash, nor the search document.
 _IDENTITY_COLUMNS = tuple(column for column in User.__table__.columns
-                          if column.key != "password_hash")
+                          if column.key not in {"password_hash", "search_vector"})
 
 
 async def _cached_identity(session: AsyncSession, cache: Cache,

@@ -79,6 +79,9 @@ class Cache:
                  stats_min_samples: int = 100, database_url: str | None = None,
                  engine: AsyncEngine | None = None) -> None:
         self.enabled = enabled
+        # Set at runtime by the life-ceo-performance flag: reads and writes skip the cache, but
+        # invalidations still run, so that nothing is stale when it resumes.
+        self.paused = False
         # Tells this process's own messages apart when they come back over a bus.
         self.origin = uuid.uuid4().hex
         self.stats = CacheStats(min_samples=stats_min_samples)
@@ -101,6 +104,10 @@ class Cache:
         if database_url and engine is not None:
             self._pg_bus = PostgresBus(database_url=database_url, engine=engine,
                                        on_message=self._on_message, on_gap=self._on_gap)
+
+    @property
+    def serving(self) -> bool:
+        return self.enabled and not self.paused
 
     @classmethod
     def from_settings(cls, settings: Settings, *, engine: AsyncEngine) -> "Cache":
@@ -139,7 +146,7 @@ class Cache:
     async def get(self, key: str) -> Any:
         """The cached value, or MISSING."""
         checked_entry(key)
-        if not self.enabled:
+        if not self.serving:
             return MISSING
         namespace = namespace_of(key)
         data = self._l1_get(key, namespace)
@@ -155,7 +162,7 @@ class Cache:
     def get_local(self, key: str) -> Any:
         """The value if this process holds it, else MISSING; never waits (a miss is not
         counted: the caller goes on to get_or_compute, which counts it)."""
-        if not self.enabled or key not in self._l1:
+        if not self.serving or key not in self._l1:
             not_composable()
             return MISSING
         namespace = namespace_of(key)
@@ -182,7 +189,7 @@ class Cache:
         of them is invalidated or expires; nothing if some part was not a cached entry or was
         invalidated since `read_since`. Every process makes its own: none goes to L2."""
         parts = names(composition.keys, composition.tags)
-        if (not self.enabled or not composition.complete or not composition.keys
+        if (not self.serving or not composition.complete or not composition.keys
                 or composition.expires_in <= 0 or self._log.touched_since(read_since, parts)):
             return False
         checked_entry(key)
@@ -202,7 +209,7 @@ class Cache:
         write. For a value whose tags are only known once it is read; otherwise get_or_compute."""
         tags = checked_entry(key, ttl=ttl, tags=tags)
         data = orjson.dumps(value)
-        if not self.enabled or (
+        if not self.serving or (
                 read_since is not None and self._log.touched_since(read_since, names([key], tags))):
             return
         await self._store(key, namespace_of(key), data, ttl=ttl, tags=tags)
@@ -218,7 +225,7 @@ class Cache:
         cluster. `refresh` lets `warm()` recompute the key: unlike `fn`, which may use the
         request's session, it must work on its own (open its own session)."""
         tags = checked_entry(key, ttl=ttl, tags=tags)
-        if not self.enabled:
+        if not self.serving:
             return await fn()
         namespace = namespace_of(key)
         if refresh is not None:
@@ -256,7 +263,7 @@ class Cache:
         """Recompute up to `limit` of this process's hottest keys (by recent reads) that expire
         within `ahead_seconds` (default: a fifth of their TTL); returns how many were refreshed.
         Only keys read through get_or_compute(..., refresh=...) are known."""
-        if not self.enabled:
+        if not self.serving:
             return 0
         refreshed = 0
         for key, hot in self._hot.hottest():

@@ -65,6 +65,9 @@ class CacheStats:
         """Start counting afresh (in place: the tiers hold a reference to this object)."""
         self._counters: Counter[tuple[str, str, str]] = Counter()
         self._coalesced: Counter[str] = Counter()
+        # Cumulative lookups and hits per namespace, which the metrics history diffs.
+        self._lookups: Counter[str] = Counter()
+        self._hits: Counter[str] = Counter()
         self._overall = HitWindow(self._clock)
         self._windows: dict[str, HitWindow] = {}
 
@@ -74,11 +77,18 @@ class CacheStats:
     def lookup(self, namespace: str, *, hit: bool, coalesced: bool = False) -> None:
         if coalesced:
             self._coalesced[namespace] += 1
+        self._lookups[namespace] += 1
+        if hit:
+            self._hits[namespace] += 1
         self._overall.record(hit=hit)
         window = self._windows.get(namespace)
         if window is None:
             window = self._windows[namespace] = HitWindow(self._clock)
         window.record(hit=hit)
+
+    def lookup_totals(self) -> dict[str, tuple[int, int]]:
+        """Per namespace: lookups and hits since the last reset."""
+        return {ns: (lookups, self._hits[ns]) for ns, lookups in self._lookups.items()}
 
     def hit_ratio(self, window: str = "5m", namespace: str | None = None) -> float | None:
         source = self._overall if namespace is None else self._windows.get(namespace)

@@ -19,7 +19,7 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
         connect_args["prepare_threshold"] = None
     else:
         connect_args["options"] = f"-c statement_timeout={settings.database_statement_timeout_ms}"
-    return create_async_engine(
+    engine = create_async_engine(
         sqlalchemy_url(url),
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_overflow,
@@ -28,6 +28,12 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args=connect_args,
     )
+    if settings.metrics_enabled:
+        # Every statement of every engine the processes create: lifeceo_db_query_duration_seconds.
+        from lifeceo.platform.observability.metrics_db import instrument_engine
+
+        instrument_engine(engine)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

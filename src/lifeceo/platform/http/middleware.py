@@ -58,7 +58,9 @@ class RequestContextMiddleware:
                 "request", method=scope["method"], path=scope["path"], status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
-            structlog.contextvars.clear_contextvars()
+        # Not on an unhandled error: the handler further out that logs it then needs the ids
+        # (the request's task ends there, and the next request starts by clearing them).
+        structlog.contextvars.clear_contextvars()
 
 
 class BodyLimitMiddleware:

@@ -3,6 +3,7 @@
 import gzip
 import re
 import zlib
+from collections.abc import Callable
 
 import brotli
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -101,12 +102,15 @@ class CompressionMiddleware:
     """Compresses with the client's preferred coding when the body is at least min_bytes of a
     compressible type; ETags of encoded responses get a -br or -gzip suffix."""
 
-    def __init__(self, app: ASGIApp, *, min_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, min_bytes: int,
+                 enabled: Callable[[], bool] | None = None) -> None:
+        """`enabled`, asked per request, switches compression at runtime (a feature flag)."""
         self.app = app
         self.min_bytes = min_bytes
+        self.enabled = enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.enabled is not None and not self.enabled()):
             await self.app(scope, receive, send)
             return
         coding = negotiate(header(scope["headers"], b"accept-encoding"))

@@ -2,6 +2,7 @@
 endpoints: anonymous public reads may be shared, anything personal may not."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import cookie_parser
@@ -104,15 +105,22 @@ class CachePolicyMiddleware:
     """Adds Cache-Control and Vary unless the route set Cache-Control itself, and Surrogate-Key and
     xkey headers naming the entities of a read: the route table's keys plus add_surrogate_keys."""
 
-    def __init__(self, app: ASGIApp, *, policy: CachePolicy) -> None:
+    def __init__(self, app: ASGIApp, *, policy: CachePolicy,
+                 shared: Callable[[], bool] | None = None) -> None:
+        """`shared`, asked per request, switches shared caching at runtime (a feature flag):
+        while it says no, public reads are private like personal ones and carry no keys."""
         self.app = app
         self.policy = policy
+        self.shared = shared
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
+        if self.shared is not None and not self.shared():
+            await self.app(scope, receive, self._sender(send, method, path, True, set()))
+            return
         personal = self.policy.is_personal(scope["headers"])
         if method not in SAFE_METHODS:
             # Keys a write adds are collected by the purge middleware, not here.

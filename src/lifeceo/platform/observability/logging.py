@@ -4,6 +4,9 @@ import logging
 import sys
 
 import structlog
+from opentelemetry import trace
+
+from lifeceo.platform.observability.recent import RECENT_LOGS, RecentLogsHandler
 
 # Keys whose values never reach a log line, whatever code passes them.
 SECRET_KEYS = frozenset({"password", "token", "authorization", "cookie", "secret", "secret_key"})
@@ -15,12 +18,23 @@ def redact_secrets(_logger: object, _method: str, event_dict: dict) -> dict:
     return event_dict
 
 
-def configure_logging(*, log_format: str = "auto", level: str = "INFO", env: str = "development") -> None:
+def add_trace_ids(_logger: object, _method: str, event_dict: dict) -> dict:
+    """The current span's ids (when tracing is on), to find a line's trace and a trace's lines."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict["trace_id"] = format(context.trace_id, "032x")
+        event_dict["span_id"] = format(context.span_id, "016x")
+    return event_dict
+
+
+def configure_logging(*, log_format: str = "auto", level: str = "INFO", env: str = "development",
+                      recent_max_records: int | None = None) -> None:
     as_json = log_format == "json" or (
         log_format == "auto" and (env == "production" or not sys.stderr.isatty())
     )
     shared = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -46,7 +60,10 @@ def configure_logging(*, log_format: str = "auto", level: str = "INFO", env: str
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Warnings and errors are also kept in memory for GET /admin/logs (recent.py).
+    if recent_max_records is not None:
+        RECENT_LOGS.resize(recent_max_records)
+    root.handlers[:] = [handler, RecentLogsHandler(RECENT_LOGS, shared)]
     root.setLevel(level.upper())
     # uvicorn installs its own handlers; route them to the root handler once, and drop its access
     # log in favour of ours (which carries the request id).

@@ -1,9 +1,10 @@
 """Live messages for the clients connected to any process. Each process runs one listener
-(Redis pub/sub when Redis is configured, else PostgreSQL LISTEN) and fans what it hears out to
-its own subscribers of the message's topic: one connection per process, not per client."""
+(Redis pub/sub when Redis is configured, else PostgreSQL LISTEN; both with Redis when the
+websocket-scaling flag may move publishing between them) and fans what it hears out to its own
+subscribers of the message's topic: one connection per process, not per client."""
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import structlog
@@ -32,36 +33,45 @@ _started: list["LiveHub"] = []
 
 class LiveHub:
     def __init__(self, *, engine: AsyncEngine, database_url: str | None = None,
-                 redis_url: str | None = None) -> None:
+                 redis_url: str | None = None,
+                 prefer_redis: Callable[[], bool] | None = None) -> None:
         """Publishes over Redis when `redis_url` is given, else with NOTIFY through `engine`;
-        `database_url` is where the PostgreSQL listener connects (not through PgBouncer)."""
+        `database_url` is where the PostgreSQL listener connects (not through PgBouncer).
+        With Redis and `prefer_redis` (the websocket-scaling flag, asked per message), the hub
+        listens on both and publishes over NOTIFY while it says no."""
         self._engine = engine
+        self._prefer_redis = prefer_redis
         self._database_url = database_url
         self._redis_url = redis_url
         self._redis = (Redis.from_url(redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS,
                                       socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
                        if redis_url else None)
-        self._listener: PostgresListener | RedisListener | None = None
+        self._listeners: list[PostgresListener | RedisListener] = []
         self._topics: dict[str, set[Subscription]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._exit_signal = ExitSignal(self.end_streams)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, engine: AsyncEngine) -> "LiveHub":
+    def from_settings(cls, settings: Settings, *, engine: AsyncEngine,
+                      prefer_redis: Callable[[], bool] | None = None) -> "LiveHub":
         if settings.database_pgbouncer and not settings.database_listen_url:
             log.warning("LISTEN goes through PgBouncer and hears nothing in transaction mode "
                         "(cache invalidation, and live notifications without Redis): set "
                         "LIFECEO_DATABASE_LISTEN_URL to PostgreSQL itself")
         return cls(engine=engine, database_url=settings.database_listen_url or settings.database_url,
-                   redis_url=settings.redis_url)
+                   redis_url=settings.redis_url, prefer_redis=prefer_redis)
 
     @property
     def backend(self) -> str:
-        return "redis" if self._redis is not None else "postgres"
+        """The transport messages are published over now."""
+        if self._redis is not None and (self._prefer_redis is None or self._prefer_redis()):
+            return "redis"
+        return "postgres"
 
     @property
     def listening(self) -> bool:
-        return self._listener is not None and self._listener.listening.is_set()
+        return bool(self._listeners) and all(
+            listener.listening.is_set() for listener in self._listeners)
 
     @property
     def subscribers(self) -> int:
@@ -70,24 +80,28 @@ class LiveHub:
     async def start(self) -> None:
         """Start listening (never fails: a listener that cannot connect keeps retrying)."""
         if self._redis_url:
-            self._listener = RedisListener(
+            self._listeners.append(RedisListener(
                 self._redis_url, channel=REDIS_CHANNEL, client_name=LISTENER_NAME, purpose="live",
                 on_message=self._on_message, on_gap=self._on_gap,
-                reconnect_max_seconds=REDIS_RECONNECT_MAX_SECONDS)
-        elif self._database_url:
-            self._listener = PostgresListener(
+                reconnect_max_seconds=REDIS_RECONNECT_MAX_SECONDS))
+        # Both when a switch may move publishing between them: each message travels once, over
+        # one of them, and every process hears it whichever that is.
+        if self._database_url and (not self._redis_url or self._prefer_redis is not None):
+            self._listeners.append(PostgresListener(
                 database_url=self._database_url, channel=POSTGRES_CHANNEL,
                 application_name=LISTENER_NAME, purpose="live", on_message=self._on_message,
-                on_gap=self._on_gap)
-        else:
+                on_gap=self._on_gap))
+        if not self._listeners:
             raise ValueError("a live hub listens on Redis or PostgreSQL; neither is configured")
         self._loop = asyncio.get_running_loop()
-        self._listener.start()
+        for listener in self._listeners:
+            listener.start()
         self._exit_signal.install()
         _started.append(self)
         try:
             async with asyncio.timeout(READY_SECONDS):
-                await self._listener.listening.wait()
+                for listener in self._listeners:
+                    await listener.listening.wait()
         except TimeoutError:
             log.warning("live listener not ready yet; it keeps retrying", backend=self.backend)
 
@@ -104,8 +118,8 @@ class LiveHub:
             _started.remove(self)
         self._exit_signal.remove()
         self.end_streams()
-        if self._listener is not None:
-            await self._listener.stop()
+        for listener in self._listeners:
+            await listener.stop()
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -130,7 +144,7 @@ class LiveHub:
         # PostgreSQL's NOTIFY limit, kept for Redis too so that both carry the same messages.
         if len(payload) > MAX_NOTIFY_BYTES:
             raise ValueError(f"live message of {len(payload)} bytes; at most {MAX_NOTIFY_BYTES}")
-        if self._redis is not None:
+        if self.backend == "redis":
             await self._redis.publish(REDIS_CHANNEL, payload)
             return
         async with self._engine.begin() as connection:

@@ -4,7 +4,9 @@ import time
 
 import structlog
 
+from lifeceo.platform import flags
 from lifeceo.platform.cache import Cache
+from lifeceo.platform.flags.defaults import ON_BY_DEFAULT, PREDICTIVE_CACHING
 from lifeceo.platform.pubsub import LiveHub, LiveMessage, publish
 from lifeceo.platform.queue import repository
 from lifeceo.platform.queue.context import JobContext
@@ -27,10 +29,14 @@ async def warm_cache(ctx: JobContext) -> None:
 
 
 async def warm_when_asked(cache: Cache, hub: LiveHub) -> None:
-    """Run by each web process for its lifetime: warm its cache whenever warm-cache asks."""
+    """Run by each web process for its lifetime: warm its cache whenever warm-cache asks (and
+    the predictive-caching flag is on)."""
     with hub.subscribe(WARM_TOPIC) as subscription:
         while not subscription.closed:
             if await subscription.receive(timeout_seconds=WAIT_SECONDS) is None:
+                continue
+            if not flags.current().is_enabled(PREDICTIVE_CACHING,
+                                              ON_BY_DEFAULT[PREDICTIVE_CACHING]):
                 continue
             try:
                 refreshed = await cache.warm()

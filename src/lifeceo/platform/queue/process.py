@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import structlog
 
+from lifeceo.platform.observability.metrics_multiprocess import mark_dead
 from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -69,6 +70,7 @@ class WorkerProcess:
             started = time.monotonic()
             code = self._process.wait()
             self._process.stdin.close()
+            mark_dead(self._process.pid)  # its live gauges leave /api/metrics, its counters stay
             if self._stopping.is_set():
                 return
             if time.monotonic() - started > HEALTHY_RUN_SECONDS:

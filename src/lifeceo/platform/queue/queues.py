@@ -23,6 +23,11 @@ class QueueConfigError(ValueError):
     """A queue name or per-queue setting that does not match the six queues."""
 
 
+class PermanentFailure(Exception):
+    """A failure no retry can fix (a mailbox that does not exist): the job becomes a dead letter
+    at its first failure, with this error."""
+
+
 class JobReleased(Exception):
     """The worker stopped before the job finished: it runs again, at once, elsewhere."""
 
@@ -45,7 +50,7 @@ class Backoff(BaseRetryStrategy):
         if isinstance(exception, JobReleased):
             return RetryDecision(retry_in={"seconds": 0})
         # Cancelled by an administrator (asyncio cancellation or procrastinate's abort).
-        if isinstance(exception, (asyncio.CancelledError, JobAborted)):
+        if isinstance(exception, (asyncio.CancelledError, JobAborted, PermanentFailure)):
             return None
         # job.attempts counts the runs before this one.
         if job.attempts >= self.retries:

@@ -12,6 +12,9 @@ import structlog
 
 from lifeceo.platform.cache import Cache
 from lifeceo.platform.db.engine import create_engine, create_sessionmaker
+from lifeceo.platform.observability.errors import configure_error_reporting
+from lifeceo.platform.observability.metrics_process import start_process_metrics
+from lifeceo.platform.observability.tracing import configure_tracing, instrument_engine
 from lifeceo.platform.queue.context import JobContext, bind
 from lifeceo.platform.queue.procrastinate_app import CONTEXT, build_app
 from lifeceo.platform.queue.queues import QUEUES, QueueConfigError
@@ -35,10 +38,16 @@ async def run_worker(settings: Settings, *, queues: Sequence[str] | None = None,
     if unknown:
         raise QueueConfigError(f"unknown queues {unknown}; the queues are {sorted(QUEUES)}")
     app = build_app(settings)
+    # This process's tracer and error reporting (nothing unless configured), as a web worker's.
+    configure_tracing(settings, role="worker")
+    configure_error_reporting(settings)
     engine = create_engine(settings, settings.database_url)
+    instrument_engine(engine)
     # The worker's own cache, built as the web processes build theirs.
     cache = Cache.from_settings(settings, engine=engine)
     await cache.start()
+    # Its pool, cache, event-loop lag and memory in /api/metrics, beside the web workers'.
+    process_metrics = start_process_metrics(settings, engine=engine, cache=cache)
     context = JobContext(settings=settings, sessionmaker=create_sessionmaker(engine),
                          cache=cache, engine=engine)
     bind(context)
@@ -57,6 +66,8 @@ async def run_worker(settings: Settings, *, queues: Sequence[str] | None = None,
         if on_signals:
             for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
+        if process_metrics is not None:
+            await process_metrics.close()
         await cache.close()
         await engine.dispose()
 

@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from fastapi.params import Depends as DependsMarker
 
 from lifeceo.errors import Forbidden, TooManyRequests, Unauthorized
+from lifeceo.platform.observability.metrics import record_rate_limit
 from lifeceo.platform.ratelimit.limiter import Quota, RateLimiter
 
 STATE_KEY = "rate_limits"
@@ -49,6 +50,7 @@ async def _charge(request: Request, name: str, subject: str) -> None:
         return
     quota = await limiter.hit(name, subject)
     _record(request, quota)
+    record_rate_limit(name, allowed=quota.allowed)
     if not quota.allowed:
         raise _refuse(quota)
 
@@ -98,6 +100,7 @@ def limit_failures(name: str) -> DependsMarker:
         # all pass a check made before any of them has failed; all but failures give it back.
         quota = await limiter.hit(name, subject)
         _record(request, quota)
+        record_rate_limit(name, allowed=quota.allowed)
         if not quota.allowed:
             raise _refuse(quota)
         try:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import UnaryExpression
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ class SearchRequest:
     limit: int
     offset: int = 0
     filters: Sequence[ColumnElement[bool]] = field(default_factory=tuple)
-    # Order among equal scores, and the order in which matches become ranking candidates.
-    tiebreak: Sequence[ColumnElement[Any]] = field(default_factory=tuple)
+    # Order among equal scores, and the order in which matches become ranking candidates:
+    # columns of the document's table with .asc() or .desc().
+    tiebreak: Sequence[UnaryExpression[Any]] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)

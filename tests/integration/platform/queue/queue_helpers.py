@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from lifeceo.platform.queue import JobContext, job
+from lifeceo.platform.queue import JobContext, PermanentFailure, job
 from lifeceo.platform.queue.worker import run_worker
 
 HERE = Path(__file__).resolve().parent
@@ -42,6 +42,11 @@ async def record(ctx: JobContext, *, n: int) -> None:
 @job("queue-test-fail", queue="email")
 async def fail(ctx: JobContext, *, n: int) -> None:
     raise RuntimeError(f"boom {n}")
+
+
+@job("queue-test-refused", queue="email")
+async def refused(ctx: JobContext, *, n: int) -> None:
+    raise PermanentFailure(f"refused {n}")
 
 
 @job("queue-test-flaky", queue="analytics")

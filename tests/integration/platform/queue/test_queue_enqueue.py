@@ -6,7 +6,7 @@ import pytest
 from queue_helpers import RUNS, job_rows, wait_for
 from sqlalchemy import text
 
-from lifeceo.platform.queue import Priority, enqueue
+from lifeceo.platform.queue import Priority, enqueue, enqueue_many
 from lifeceo.platform.queue.registry import UnknownJob
 
 
@@ -89,3 +89,34 @@ async def test_arguments_must_be_json_and_times_aware(app):
             await enqueue(session, "queue-test-record", n=1, schedule_at=datetime.now())
         with pytest.raises(UnknownJob):
             await enqueue(session, "no-such-job")
+
+
+async def test_a_batch_is_stored_in_one_statement_and_only_if_committed(queued):
+    async with queued.sessionmaker() as session:
+        await enqueue_many(session, "queue-test-record", [{"n": 1}, {"n": 2}])
+        await session.rollback()
+    assert await job_rows(queued, "queue-test-record") == []
+    async with queued.sessionmaker() as session:
+        job_ids = await enqueue_many(session, "queue-test-record",
+                                     [{"n": n} for n in range(50)], priority=Priority.URGENT)
+        assert await enqueue_many(session, "queue-test-record", []) == []
+        await session.commit()
+    rows = await job_rows(queued, "queue-test-record")
+    assert sorted(row.id for row in rows) == sorted(job_ids)
+    assert sorted(row.args["n"] for row in rows) == list(range(50))
+    assert {(row.status, row.queue_name, row.priority) for row in rows} == {("todo", "email", 10)}
+
+
+async def test_a_batch_runs_inline_after_the_commit(app):
+    RUNS.done.clear()
+    async with app.state.sessionmaker() as session:
+        assert await enqueue_many(session, "queue-test-record", [{"n": 1}, {"n": 2}]) == []
+        assert RUNS.done == []
+        await session.commit()
+    assert RUNS.done == [("record", 1), ("record", 2)]
+
+
+async def test_a_batch_of_an_unknown_job_is_refused(queued):
+    async with queued.sessionmaker() as session:
+        with pytest.raises(UnknownJob):
+            await enqueue_many(session, "no-such-job", [{}])

@@ -50,6 +50,18 @@ async def test_email_jobs_back_off_2_4_8_seconds_then_die(queued, worker):
     assert "RuntimeError: boom 1" in failures[-1].error
 
 
+async def test_a_permanent_failure_is_a_dead_letter_at_once(queued, worker):
+    worker.start("email")
+    async with queued.sessionmaker() as session:
+        await enqueue(session, "queue-test-refused", n=1)
+        await session.commit()
+    [row] = await wait_for(lambda: _attempts_reach(queued, "queue-test-refused", 1, "failed"))
+    async with queued.sessionmaker() as session:
+        [failure] = (await session.scalars(
+            select(JobFailure).where(JobFailure.job_id == row.id))).all()
+    assert "PermanentFailure: refused 1" in failure.error
+
+
 async def test_a_dead_letter_retried_through_the_api_runs(queued, worker, client, session):
     headers = await user(client, "jobs_admin")
     await session.execute(update(User).where(User.username == "jobs_admin").values(is_admin=True))

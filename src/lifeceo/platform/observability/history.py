@@ -1,0 +1,304 @@
+"""The metrics history sampler, one per web process. Every interval (aligned to the wall clock,
+so that all processes on all nodes agree on which interval is which) it stages this process's
+counts as one row; half an interval later, the one process holding the leader lock aggregates
+the staged rows of the completed intervals into the series (lifeceo.platform.observability.
+history_series) and deletes them.
+
+Leadership is a session advisory lock on a connection of its own. The lock connection runs
+with idle_session_timeout at a few intervals and is pinged every interval, so a leader that
+hangs or whose node vanishes loses the lock within that time instead of the hours TCP takes to
+notice; any process then takes over at its next tick, and aggregates what was staged meanwhile.
+Two leaders for a moment (the old one has not noticed yet) cannot double count: the staged rows
+are locked while aggregated and deleted in the same transaction, and an interval's samples are
+written once (their key)."""
+
+import asyncio
+import math
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import psutil
+import psycopg
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from lifeceo.platform.cache.stats import CacheStats
+from lifeceo.platform.observability import history_repository as repository
+from lifeceo.platform.observability.history_aggregate import (
+    QueueReading,
+    aggregate,
+    queue_points,
+)
+from lifeceo.platform.observability.window import RequestWindow, default_window, delta
+from lifeceo.platform.pubsub.postgres import libpq_conninfo
+from lifeceo.platform.queue import QUEUES
+from lifeceo.platform.queue import repository as queue_repository
+from lifeceo.settings import Settings
+
+log = structlog.get_logger(__name__)
+# Beside the migration (0x11FEC0) and stalled-job recovery (0x11FEC1) locks.
+LEADER_LOCK_ID = 0x11FEC2
+# Event-loop lag and pool use are read this often; a sleep of 0.5 s costs nothing.
+PROBE_SECONDS = 0.5
+# The lock session dies after this many intervals without a ping.
+LEASE_INTERVALS = 3
+
+
+def lock_url(settings: Settings) -> str:
+    """A libpq URL to PostgreSQL itself: a session lock cannot live behind PgBouncer in
+    transaction mode, which is what the LISTEN URL is for."""
+    return libpq_conninfo(settings.database_listen_url or settings.database_url)
+
+
+class HistorySampler:
+    def __init__(self, settings: Settings, engine: AsyncEngine,
+                 sessionmaker: async_sessionmaker[AsyncSession], *,
+                 window: RequestWindow | None = None, cache_stats: CacheStats | None = None,
+                 clock: Callable[[], float] = time.time,
+                 paused: Callable[[], bool] | None = None) -> None:
+        """`paused`, asked every interval, stops sampling at runtime (the advanced-monitoring
+        flag): nothing is staged or aggregated, and the leader lock is given up."""
+        self.interval_seconds = settings.metrics_history_interval_seconds
+        self._paused = paused
+        self._raw_retention = timedelta(hours=settings.metrics_history_raw_retention_hours)
+        self._pool = engine.sync_engine.pool
+        self._pool_capacity = settings.database_pool_size + settings.database_pool_overflow
+        self._sessionmaker = sessionmaker
+        self._window = window or default_window()
+        self._cache_stats = cache_stats
+        self._clock = clock
+        self._lock_url = lock_url(settings)
+        behind_pgbouncer = settings.database_pgbouncer and not settings.database_listen_url
+        if behind_pgbouncer:
+            log.warning("metrics history leader lock behind PgBouncer: set "
+                        "LIFECEO_DATABASE_LISTEN_URL to PostgreSQL itself")
+        # PgBouncer refuses startup options; PostgreSQL ends a session idle this long.
+        self._lock_options = None if behind_pgbouncer else (
+            f"-c idle_session_timeout="
+            f"{math.ceil(LEASE_INTERVALS * self.interval_seconds * 1000)}")
+        self._os_process = psutil.Process()
+        self.process = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._lock_conn: psycopg.AsyncConnection | None = None
+        self.is_leader = False
+        self._before = self._window.totals()
+        self._cache_before = self._cache_totals()
+        self._reset_probes()
+        self._tasks: list[asyncio.Task] = []
+        self._failing: set[str] = set()
+
+    @classmethod
+    def start(cls, settings: Settings, engine: AsyncEngine,
+              sessionmaker: async_sessionmaker[AsyncSession], **kwargs) -> "HistorySampler":
+        """A sampler ticking in the running loop until `close`."""
+        sampler = cls(settings, engine, sessionmaker, **kwargs)
+        loop = asyncio.get_running_loop()
+        sampler._tasks = [loop.create_task(sampler._tick()), loop.create_task(sampler._probe())]
+        return sampler
+
+    async def close(self) -> None:
+        """Stop ticking, stage what this interval counted so far, give up the leader lock."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self.flush(interval_start=self._interval_of(self._clock()))
+        await self.resign()
+
+    async def resign(self) -> None:
+        """Release the leader lock and close its connection."""
+        if self.is_leader and self._lock_conn is not None:
+            try:
+                # Released now: the session itself ends a moment after the connection closes,
+                # and another process must not find the lock still held at its next try.
+                await self._lock_conn.execute("SELECT pg_advisory_unlock(%s)", (LEADER_LOCK_ID,))
+            except Exception:  # noqa: BLE001, S110 - a broken session holds nothing any more
+                pass
+        await self._drop_lock_connection()
+
+    def _interval_of(self, now: float) -> float:
+        return math.floor(now / self.interval_seconds) * self.interval_seconds
+
+    async def _tick(self) -> None:
+        while True:
+            boundary = self._interval_of(self._clock()) + self.interval_seconds
+            await asyncio.sleep(max(0.0, boundary - self._clock()))
+            if self._paused is not None and self._paused():
+                # What this interval counted is dropped, not carried into the next staged row.
+                self._before, self._cache_before = self._window.totals(), self._cache_totals()
+                self._reset_probes()
+                await self.resign()
+                continue
+            await self.flush(interval_start=boundary - self.interval_seconds)
+            await asyncio.sleep(max(0.0, boundary + self.interval_seconds / 2 - self._clock()))
+            await self.lead(until=boundary)
+
+    async def _probe(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(PROBE_SECONDS)
+            lag = max(0.0, loop.time() - started - PROBE_SECONDS)
+            self._lag_max = max(self._lag_max, lag)
+            self._lag_sum += lag
+            self._probes += 1
+            checked_out = self._checked_out()
+            self._pool_sum += checked_out
+            self._pool_max = max(self._pool_max, checked_out)
+
+    def _checked_out(self) -> int:
+        checkedout = getattr(self._pool, "checkedout", None)
+        return checkedout() if checkedout is not None else 0
+
+    def _reset_probes(self) -> None:
+        self._lag_max = self._lag_sum = 0.0
+        self._probes = self._pool_sum = self._pool_max = 0
+
+    def _cache_totals(self) -> dict[str, tuple[int, int]]:
+        return self._cache_stats.lookup_totals() if self._cache_stats is not None else {}
+
+    def payload(self, after: dict, cache_after: dict[str, tuple[int, int]]) -> dict:
+        """This process's counts since the last successful flush, and its readings."""
+        cache: dict[str, list[int]] = {}
+        for namespace, (lookups, hits) in cache_after.items():
+            old_lookups, old_hits = self._cache_before.get(namespace, (0, 0))
+            if lookups < old_lookups:  # the stats were reset: count from zero
+                old_lookups = old_hits = 0
+            if lookups > old_lookups:
+                cache[namespace] = [lookups - old_lookups, hits - old_hits]
+        probes = self._probes
+        if probes == 0:  # an interval shorter than a probe: read the pool once
+            pool_mean = pool_max = self._checked_out()
+        else:
+            pool_mean, pool_max = self._pool_sum / probes, self._pool_max
+        return {
+            "http": delta(self._before, after),
+            "cache": cache,
+            "pool": {"mean_checked_out": pool_mean, "max_checked_out": pool_max,
+                     "capacity": self._pool_capacity},
+            "loop_lag": {"max": self._lag_max, "sum": self._lag_sum, "count": probes},
+            "rss_bytes": self._os_process.memory_info().rss,
+        }
+
+    async def flush(self, *, interval_start: float) -> bool:
+        """Stage one row for the interval; on failure its counts go with the next one."""
+        after, cache_after = self._window.totals(), self._cache_totals()
+        payload = self.payload(after, cache_after)
+        try:
+            async with self._sessionmaker() as session:
+                await repository.stage(session, interval_start=_utc(interval_start),
+                                       process=self.process, payload=payload)
+                await session.commit()
+        except Exception as exc:  # noqa: BLE001 - the database is down: keep counting, retry
+            self._failed("flush", exc)
+            return False
+        self._recovered("flush")
+        self._before, self._cache_before = after, cache_after
+        self._reset_probes()
+        return True
+
+    async def lead(self, *, until: float) -> bool:
+        """If this process is (or becomes) the leader, aggregate the staged intervals that
+        started before `until`; returns whether it led."""
+        if not await self._hold_lock():
+            return False
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                await self._aggregate(session, until=until)
+        except Exception as exc:  # noqa: BLE001 - retried next tick; staged rows stay
+            self._failed("aggregate", exc)
+            return True
+        self._recovered("aggregate")
+        return True
+
+    async def _aggregate(self, session: AsyncSession, *, until: float) -> None:
+        rows = await repository.take_staged(session, until=_utc(until))
+        by_interval: dict[datetime, list[dict]] = {}
+        for row in rows:
+            by_interval.setdefault(row.interval_start, []).append(row.payload)
+        latest = _utc(until - self.interval_seconds)
+        # Rows of an interval already written were flushed late (a stalled process): their
+        # counts go with the latest interval, so that no request is lost or counted twice; their
+        # readings (RSS, lag, pool) describe a past interval and are dropped.
+        carried: list[dict] = []
+        for ts in await repository.written_intervals(session, list(by_interval)):
+            if ts != latest:
+                carried += by_interval.pop(ts)
+        oldest_kept = datetime.now(UTC) - self._raw_retention
+        depths = await queue_repository.queue_depths(session)
+        readings = [QueueReading(row.queue, row.waiting, row.oldest_waiting_seconds or 0.0)
+                    for row in depths]
+        by_interval.setdefault(latest, [])
+        for ts, payloads in sorted(by_interval.items()):
+            if ts < oldest_kept:
+                continue
+            late = carried if ts == latest else []
+            points, histograms = ([], {}) if not payloads and not late else aggregate(
+                payloads, carried=late, interval_seconds=self.interval_seconds)
+            if ts == latest:  # the queues as they are now: past depths are unknowable
+                points += queue_points(readings, QUEUES)
+            written = await repository.write_points(session, ts=ts, points=points)
+            if (payloads or late) and written == 0:
+                log.warning("metrics interval written twice; rows dropped", ts=ts.isoformat(),
+                            rows=len(payloads) + len(late))
+            await repository.write_histograms(session, ts=ts, histograms=histograms)
+        if rows:
+            await repository.delete_staged(session, [row.id for row in rows])
+
+    async def _hold_lock(self) -> bool:
+        """Whether this process holds the leader lock, checked on the live connection; a broken
+        connection (which took the lock with it, if held) is replaced and the lock tried again."""
+        for attempt in range(2):
+            try:
+                # A partitioned network would hang the call until TCP gives up: hours.
+                async with asyncio.timeout(self.interval_seconds):
+                    held = await self._try_lock()
+                break
+            except Exception as exc:  # noqa: BLE001 - the session is gone, and its lock with it
+                if self.is_leader:
+                    log.warning("metrics history leadership lost", process=self.process,
+                                error=str(exc) or type(exc).__name__)
+                await self._drop_lock_connection()
+                if attempt:
+                    return False
+        if held and not self.is_leader:
+            log.info("metrics history leader", process=self.process)
+        self.is_leader = held
+        return held
+
+    async def _try_lock(self) -> bool:
+        if self._lock_conn is None or self._lock_conn.closed:
+            self._lock_conn = await psycopg.AsyncConnection.connect(
+                self._lock_url, autocommit=True, application_name="lifeceo-metrics-leader",
+                **({"options": self._lock_options} if self._lock_options else {}))
+        # The leader pings (which keeps its session alive); the others try for the lock.
+        cursor = await self._lock_conn.execute(
+            "SELECT CASE WHEN %(held)s THEN true ELSE pg_try_advisory_lock(%(id)s) END",
+            {"held": self.is_leader, "id": LEADER_LOCK_ID})
+        return bool((await cursor.fetchone())[0])
+
+    async def _drop_lock_connection(self) -> None:
+        conn, self._lock_conn, self.is_leader = self._lock_conn, None, False
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:  # noqa: BLE001, S110 - already broken
+                pass
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        if what not in self._failing:
+            self._failing.add(what)
+            log.warning(f"metrics history {what} failing; retrying every interval",
+                        error=str(exc) or type(exc).__name__)
+
+    def _recovered(self, what: str) -> None:
+        if what in self._failing:
+            self._failing.discard(what)
+            log.warning(f"metrics history {what} working again")
+
+
+def _utc(epoch_seconds: float) -> datetime:
+    return datetime.fromtimestamp(epoch_seconds, UTC)

@@ -1,0 +1,124 @@
+"""The leader's arithmetic: the staged rows of one interval (one per web process) into the
+series' values. Pure, so that the sums and percentiles are tested without a database."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lifeceo.platform.observability.histogram import merge, percentiles
+from lifeceo.platform.observability.history_series import ALL, QUANTILES
+
+
+@dataclass(frozen=True)
+class Point:
+    name: str
+    label: str
+    value: float
+    samples: int
+
+
+@dataclass(frozen=True)
+class QueueReading:
+    queue: str
+    waiting: int
+    oldest_waiting_seconds: float
+
+
+def aggregate(payloads: list[dict], *, interval_seconds: float, carried: Sequence[dict] = ()
+              ) -> tuple[list[Point], dict[str, tuple[int, dict]]]:
+    """Points of the interval, and per route class (requests, merged sparse histogram).
+    `carried` rows (late for their own interval) add their request and cache counts only."""
+    points: list[Point] = []
+    counted = [*payloads, *carried]
+    histograms = _http(counted, interval_seconds, points)
+    _cache(counted, points)
+    _process(payloads, points)
+    return points, histograms
+
+
+def queue_points(readings: Iterable[QueueReading], queues: Iterable[str]) -> list[Point]:
+    """Depth and oldest age of every queue, 0 for a queue with nothing waiting."""
+    found = {reading.queue: reading for reading in readings}
+    points = []
+    for queue in queues:
+        reading = found.get(queue)
+        points.append(Point("queue_depth", queue, float(reading.waiting if reading else 0), 1))
+        points.append(Point("queue_oldest_age_seconds", queue,
+                            float(reading.oldest_waiting_seconds or 0.0) if reading else 0.0, 1))
+    return points
+
+
+def _http(payloads: list[dict], interval_seconds: float,
+          points: list[Point]) -> dict[str, tuple[int, dict]]:
+    by_class: dict[str, list[dict]] = {}
+    for payload in payloads:
+        for name, counts in payload.get("http", {}).items():
+            by_class.setdefault(name, []).append(counts)
+    histograms: dict[str, tuple[int, dict]] = {}
+    every: list[dict] = []
+    total_requests = total_errors = 0
+    for name, counts in sorted(by_class.items()):
+        requests = sum(c["requests"] for c in counts)
+        errors = sum(c["errors"] for c in counts)
+        hist = merge([c["hist"] for c in counts])
+        every.append({str(i): n for i, n in hist.items()})
+        histograms[name] = (requests, {str(i): n for i, n in sorted(hist.items())})
+        total_requests += requests
+        total_errors += errors
+        _request_points(points, name, requests, errors, hist, interval_seconds)
+    points.append(Point("http_request_rate_per_second", ALL, total_requests / interval_seconds,
+                        total_requests))
+    if total_requests:
+        _request_points(points, ALL, total_requests, total_errors, merge(every), interval_seconds,
+                        rate=False)
+    return histograms
+
+
+def _request_points(points: list[Point], label: str, requests: int, errors: int,
+                    hist: dict[int, int], interval_seconds: float, *, rate: bool = True) -> None:
+    if rate:
+        points.append(Point("http_request_rate_per_second", label, requests / interval_seconds,
+                            requests))
+    points.append(Point("http_error_ratio", label, errors / requests, requests))
+    values = percentiles(hist, tuple(QUANTILES.values()))
+    for name, quantile in QUANTILES.items():
+        points.append(Point(name, label, values[quantile], requests))
+
+
+def _cache(payloads: list[dict], points: list[Point]) -> None:
+    lookups: dict[str, int] = {}
+    hits: dict[str, int] = {}
+    for payload in payloads:
+        for namespace, (n, h) in payload.get("cache", {}).items():
+            lookups[namespace] = lookups.get(namespace, 0) + n
+            hits[namespace] = hits.get(namespace, 0) + h
+    for namespace in sorted(lookups):
+        if lookups[namespace]:
+            points.append(Point("cache_hit_ratio", namespace,
+                                hits[namespace] / lookups[namespace], lookups[namespace]))
+    total = sum(lookups.values())
+    if total:
+        points.append(Point("cache_hit_ratio", ALL, sum(hits.values()) / total, total))
+
+
+def _process(payloads: list[dict], points: list[Point]) -> None:
+    processes = len(payloads)
+    points.append(Point("web_processes", ALL, float(processes), processes))
+    pools = [p["pool"] for p in payloads if p.get("pool") and p["pool"]["capacity"]]
+    if pools:
+        capacity = sum(pool["capacity"] for pool in pools)
+        points.append(Point("db_pool_utilisation_ratio", "avg",
+                            sum(pool["mean_checked_out"] for pool in pools) / capacity, len(pools)))
+        points.append(Point("db_pool_utilisation_ratio", "max",
+                            max(pool["max_checked_out"] / pool["capacity"] for pool in pools),
+                            len(pools)))
+    lags = [p["loop_lag"] for p in payloads if p.get("loop_lag") and p["loop_lag"]["count"]]
+    if lags:
+        probes = sum(lag["count"] for lag in lags)
+        points.append(Point("event_loop_lag_seconds", "avg",
+                            sum(lag["sum"] for lag in lags) / probes, probes))
+        points.append(Point("event_loop_lag_seconds", "max", max(lag["max"] for lag in lags),
+                            probes))
+    rss = [p["rss_bytes"] for p in payloads if p.get("rss_bytes")]
+    if rss:
+        points.append(Point("process_rss_bytes", "sum", float(sum(rss)), len(rss)))
+        points.append(Point("process_rss_bytes", "max", float(max(rss)), len(rss)))

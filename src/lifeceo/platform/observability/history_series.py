@@ -1,0 +1,52 @@
+"""The series the metrics history keeps: name, unit, how a rollup aggregates it, what its label
+names."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+# gauge: mean over a rollup; rate: mean of per-interval rates; ratio: mean weighted by the
+# samples behind each value (errors/requests over the whole minute, not a mean of ratios);
+# percentile: read off the re-merged latency histograms of the rollup's intervals.
+Kind = Literal["gauge", "rate", "ratio", "percentile"]
+ALL = "all"
+# Route classes, cache namespaces and queue names are all short.
+LABEL_CHARS = 64
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    kind: Kind
+    unit: str
+    label: str
+    description: str
+
+
+QUANTILES = {"http_latency_p50_seconds": 0.50, "http_latency_p95_seconds": 0.95,
+             "http_latency_p99_seconds": 0.99}
+
+SERIES: dict[str, Series] = {series.name: series for series in (
+    *(Series(name, "percentile", "s", "route_class",
+             f"p{round(q * 100)} of request latency, per route class and 'all'")
+      for name, q in QUANTILES.items()),
+    Series("http_request_rate_per_second", "rate", "1/s", "route_class",
+           "Requests finished per second, per route class and 'all' (0 when idle)"),
+    Series("http_error_ratio", "ratio", "1", "route_class",
+           "Share of responses with a 5xx status, per route class and 'all'"),
+    Series("cache_hit_ratio", "ratio", "1", "namespace",
+           "Share of cache lookups answered without computing, per namespace and 'all'"),
+    Series("db_pool_utilisation_ratio", "gauge", "1", "stat",
+           "Checked-out connections over pool capacity: 'avg' over the interval across all "
+           "processes, 'max' the fullest process at its fullest"),
+    Series("queue_depth", "gauge", "1", "queue", "Jobs due and waiting, per queue"),
+    Series("queue_oldest_age_seconds", "gauge", "s", "queue",
+           "How long the oldest due job has waited, per queue"),
+    Series("event_loop_lag_seconds", "gauge", "s", "stat",
+           "Event-loop delay: 'avg' of every probe, 'max' the worst one of any process"),
+    Series("process_rss_bytes", "gauge", "B", "stat",
+           "Resident memory of the web processes: 'sum' over them and 'max' of one"),
+    Series("web_processes", "gauge", "1", "stat", "Web processes that reported ('all')"),
+)}
+
+PERCENTILE_SERIES = tuple(name for name, series in SERIES.items() if series.kind == "percentile")
+RATIO_SERIES = tuple(name for name, series in SERIES.items() if series.kind == "ratio")

@@ -1,0 +1,106 @@
+"""SQL metrics from SQLAlchemy engine events, and the pool's figures."""
+
+import time
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lifeceo.platform.observability import metrics
+
+KINDS = ("select", "insert", "update", "delete")
+# Statements are a bounded set of compiled strings, so their kinds are remembered; the bound is
+# for hand-built SQL with literals in it.
+_KIND_CACHE_MAX = 4096
+_kinds: dict[str, str] = {}
+_STARTED = "_lifeceo_started"
+
+
+def statement_kind(statement: str) -> str:
+    """`SELECT ...` -> select; a CTE is what its main statement does (`WITH ... INSERT` -> insert)."""
+    kind = _kinds.get(statement)
+    if kind is not None:
+        return kind
+    words = statement.lstrip(" \n\t(").split(None, 1)
+    first = words[0].lower() if words else ""
+    if first in KINDS:
+        kind = first
+    elif first == "with":
+        kind = _main_statement_kind(statement)
+    else:
+        kind = "other"
+    if len(_kinds) < _KIND_CACHE_MAX:
+        _kinds[statement] = kind
+    return kind
+
+
+def _main_statement_kind(statement: str) -> str:
+    """The first select/insert/update/delete outside parentheses: the CTEs' own bodies are
+    inside theirs."""
+    depth = 0
+    outside: list[str] = []
+    for char in statement:
+        if char == "(":
+            depth += 1
+            outside.append(" ")
+        elif char == ")":
+            depth -= 1
+        elif depth == 0:
+            outside.append(char)
+    for word in "".join(outside).lower().split():
+        if word in KINDS:
+            return word
+    return "select"
+
+
+def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+            executemany: bool) -> None:
+    if context is not None:
+        setattr(context, _STARTED, time.perf_counter())
+
+
+def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+           executemany: bool) -> None:
+    started = getattr(context, _STARTED, None)
+    if started is not None:
+        metrics.db_queries.labels(statement_kind(statement)).observe(time.perf_counter() - started)
+
+
+def _error(exception_context: Any) -> None:
+    context = exception_context.execution_context
+    started = getattr(context, _STARTED, None)
+    if started is None or exception_context.statement is None:
+        return
+    kind = statement_kind(exception_context.statement)
+    metrics.db_queries.labels(kind).observe(time.perf_counter() - started)
+    metrics.db_query_errors.labels(kind).inc()
+
+
+def instrument_engine(engine: AsyncEngine) -> None:
+    """Time every statement the engine runs (all its connections, the pool's included)."""
+    sync_engine = engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", _before)
+    event.listen(sync_engine, "after_cursor_execute", _after)
+    event.listen(sync_engine, "handle_error", _error)
+
+
+def _waiting(pool: Any) -> int:
+    """Callers blocked on the pool's queue. SQLAlchemy exposes no count, so this reads the
+    asyncio.Queue's waiters behind its AsyncAdaptedQueue; 0 if that ever changes shape."""
+    queue = getattr(getattr(pool, "_pool", None), "__dict__", {}).get("_queue")
+    getters = getattr(queue, "_getters", None)
+    if getters is None:
+        return 0
+    return sum(1 for waiter in getters if not waiter.done())
+
+
+def sample_pool(engine: AsyncEngine) -> None:
+    """Copy the pool's figures into this process's gauges."""
+    pool: Any = engine.sync_engine.pool
+    size = getattr(pool, "size", None)
+    if size is None:  # NullPool and friends keep nothing
+        return
+    metrics.db_pool_size.set(pool.size())
+    metrics.db_pool_max.set(pool.size() + max(getattr(pool, "_max_overflow", 0), 0))
+    metrics.db_pool_checked_out.set(pool.checkedout())
+    metrics.db_pool_waiting.set(_waiting(pool))

@@ -1,0 +1,50 @@
+"""Schemathesis against the flag endpoints, as an administrator: no generated request may end in a
+5xx, whatever it changes."""
+
+import httpx
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.generation import GenerationMode
+from sqlalchemy.engine import make_url
+from tests import factories
+from tests.integration.test_api_fuzz import live_url, operations  # noqa: F401  (fixture)
+
+
+@pytest.fixture(scope="module")
+def admin_headers(live_url: str, database_url: str) -> dict[str, str]:  # noqa: F811
+    with httpx.Client(base_url=live_url) as client:
+        client.post("/api/v1/auth/register", json={
+            "username": "flagfuzzer", "email": "flagfuzzer@example.org",
+            "password": factories.PASSWORD})
+        login = client.post("/api/v1/auth/login",
+                            json={"username": "flagfuzzer", "password": factories.PASSWORD})
+        assert login.status_code == 200, login.text
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("UPDATE users SET is_admin = true WHERE username = 'flagfuzzer'")
+    return {"Authorization": f"Bearer {login.json()['token']}"}
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_no_generated_flag_request_is_a_server_error(live_url, admin_headers, mode):  # noqa: F811
+    failures = []
+    flag_operations = [operation for operation in operations(live_url)
+                       if "flag" in operation.path]
+    assert len(flag_operations) == 7
+    for operation in flag_operations:
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(max_examples=40, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def call(case):
+            response = case.call(base_url=live_url, headers=admin_headers)
+            if response.status_code >= 500:
+                failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: "
+                                f"{case.as_curl_command()}")
+
+        try:
+            call()
+        except Unsatisfiable:
+            pass
+    assert failures == [], "\n".join(failures)

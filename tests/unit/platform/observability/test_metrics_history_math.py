@@ -1,0 +1,181 @@
+"""Latency histograms, the request window and the leader's aggregation: the arithmetic of the
+metrics history, without a database."""
+
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lifeceo.errors import Unprocessable
+from lifeceo.platform.observability.histogram import (
+    BUCKETS,
+    MIN_SECONDS,
+    bucket_middle,
+    bucket_of,
+    merge,
+    percentiles,
+)
+from lifeceo.platform.observability.history_aggregate import QueueReading, aggregate, queue_points
+from lifeceo.platform.observability.history_service import choose_resolution
+from lifeceo.platform.observability.window import RequestWindow, delta, route_class
+from lifeceo.settings import Settings
+
+QUANTILES = (0.5, 0.95, 0.99)
+
+
+def exact(values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(round(q * len(ordered), 9))) - 1]
+
+
+def histogram_of(values: list[float]) -> dict[int, int]:
+    hist: dict[int, int] = {}
+    for value in values:
+        index = bucket_of(value)
+        hist[index] = hist.get(index, 0) + 1
+    return hist
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_percentiles_within_three_percent_of_exact(seed):
+    rng = random.Random(seed)
+    # Latencies spread like real ones: log-normal around 20 ms, a long tail.
+    values = [rng.lognormvariate(-4, 1.0) for _ in range(20_000)]
+    estimated = percentiles(histogram_of(values), QUANTILES)
+    for q in QUANTILES:
+        truth = exact(values, q)
+        assert abs(estimated[q] - truth) / truth < 0.03, (q, estimated[q], truth)
+
+
+def test_merged_histograms_equal_the_histogram_of_all_values():
+    rng = random.Random(7)
+    first = [rng.uniform(0.001, 0.05) for _ in range(3000)]
+    second = [rng.uniform(0.2, 0.9) for _ in range(1000)]
+    merged = merge([{str(i): n for i, n in histogram_of(first).items()},
+                    {str(i): n for i, n in histogram_of(second).items()}])
+    assert merged == histogram_of(first + second)
+    both = percentiles(merged, QUANTILES)
+    # 3 in 4 requests are the fast ones: the median is fast, the p95 and p99 slow.
+    assert both[0.5] < 0.06
+    assert 0.2 < both[0.95] < 0.95
+    assert abs(both[0.99] - exact(first + second, 0.99)) / exact(first + second, 0.99) < 0.03
+
+
+def test_buckets_cover_the_range_and_clamp_outside_it():
+    assert bucket_of(0) == 0
+    assert bucket_of(MIN_SECONDS / 10) == 0
+    assert bucket_of(10_000) == BUCKETS - 1
+    for seconds in (0.0004, 0.003, 0.25, 7.0):
+        middle = bucket_middle(bucket_of(seconds))
+        assert abs(middle - seconds) / seconds < 0.05
+    assert percentiles({}, QUANTILES) == dict.fromkeys(QUANTILES)
+
+
+@pytest.mark.parametrize(("route", "expected"), [
+    ("/api/v1/feed", "feed"),
+    ("/api/v1/feed/trending", "feed"),
+    ("/api/v1/posts/{post_id}/comments", "posts"),
+    ("/api/v1/me", "users"),
+    ("/api/v1/users/{username}", "users"),
+    ("/api/v1/admin/jobs/{job_id}", "admin"),
+    ("/api/v1/batch", "other"),
+    ("/api/health/ready", "health"),
+    ("/api/metrics", "other"),
+    ("unmatched", "unmatched"),
+])
+def test_route_classes(route, expected):
+    assert route_class(route) == expected
+
+
+def test_window_delta_counts_only_what_happened_since():
+    window = RequestWindow()
+    window.observe("/api/v1/feed", "GET", 200, 0.010)
+    before = window.totals()
+    window.observe("/api/v1/feed", "GET", 200, 0.010)
+    window.observe("/api/v1/feed/public", "GET", 503, 0.500)
+    window.observe("/api/v1/posts/{post_id}", "GET", 404, 0.002)
+    changes = delta(before, window.totals())
+    assert set(changes) == {"feed", "posts"}
+    assert changes["feed"]["requests"] == 2
+    assert changes["feed"]["errors"] == 1
+    assert changes["feed"]["hist"] == {str(bucket_of(0.010)): 1, str(bucket_of(0.5)): 1}
+    assert changes["posts"]["errors"] == 0
+    assert delta(window.totals(), window.totals()) == {}
+
+
+def payload(window: RequestWindow, **extra) -> dict:
+    return {"http": delta({}, window.totals()), **extra}
+
+
+def test_aggregate_sums_processes_and_merges_their_histograms():
+    first, second = RequestWindow(), RequestWindow()
+    latencies = []
+    for i in range(300):
+        seconds = 0.001 * (i + 1)
+        latencies.append(seconds)
+        (first if i % 3 else second).observe("/api/v1/feed", "GET", 500 if i < 6 else 200,
+                                              seconds)
+    second.observe("/api/v1/search", "GET", 200, 0.05)
+    pool = {"mean_checked_out": 2.0, "max_checked_out": 5, "capacity": 20}
+    points, histograms = aggregate([
+        payload(first, cache={"posts": [100, 90]}, pool=pool, rss_bytes=100,
+                loop_lag={"max": 0.01, "sum": 0.02, "count": 20}),
+        payload(second, cache={"posts": [100, 50], "users": [10, 10]},
+                pool={**pool, "mean_checked_out": 4.0, "max_checked_out": 10}, rss_bytes=300,
+                loop_lag={"max": 0.05, "sum": 0.06, "count": 20}),
+    ], interval_seconds=10)
+    values = {(p.name, p.label): p for p in points}
+    assert values["http_request_rate_per_second", "feed"].value == 30.0
+    assert values["http_request_rate_per_second", "all"].value == 30.1
+    assert values["http_request_rate_per_second", "all"].samples == 301
+    assert values["http_error_ratio", "feed"].value == 6 / 300
+    assert values["http_error_ratio", "search"].value == 0
+    assert values["http_error_ratio", "all"].value == 6 / 301
+    p95 = values["http_latency_p95_seconds", "feed"].value
+    assert abs(p95 - exact(latencies, 0.95)) / exact(latencies, 0.95) < 0.03
+    assert histograms["feed"][0] == 300
+    assert values["cache_hit_ratio", "posts"].value == 140 / 200
+    assert values["cache_hit_ratio", "all"].value == 150 / 210
+    assert values["db_pool_utilisation_ratio", "avg"].value == 6 / 40
+    assert values["db_pool_utilisation_ratio", "max"].value == 0.5
+    assert values["event_loop_lag_seconds", "max"].value == 0.05
+    assert values["event_loop_lag_seconds", "avg"].value == pytest.approx(0.08 / 40)
+    assert values["process_rss_bytes", "sum"].value == 400
+    assert values["web_processes", "all"].value == 2
+
+
+def test_an_idle_interval_has_a_zero_rate_and_no_ratio():
+    points, histograms = aggregate([{"http": {}, "cache": {}}], interval_seconds=10)
+    names = {(p.name, p.label): p.value for p in points}
+    assert names[("http_request_rate_per_second", "all")] == 0
+    assert not any(name == "http_error_ratio" for name, _ in names)
+    assert histograms == {}
+
+
+def test_queue_points_name_every_queue():
+    points = queue_points([QueueReading("email", 4, 12.5)], ["email", "analytics"])
+    assert {(p.name, p.label): p.value for p in points} == {
+        ("queue_depth", "email"): 4, ("queue_oldest_age_seconds", "email"): 12.5,
+        ("queue_depth", "analytics"): 0, ("queue_oldest_age_seconds", "analytics"): 0}
+
+
+@pytest.mark.parametrize(("hours_back", "step", "expected"), [
+    (1, None, (10.0, 10)),          # 360 raw points fit
+    (12, None, (60, 60)),           # 4,320 raw points do not; 720 minutes do
+    (24 * 3, None, (3600, 3600)),   # raw is gone past 48 h; 4,320 minutes do not fit
+    (1, 15, (10.0, 15)),            # raw, averaged over 15 s steps
+    (12, 300, (60, 300)),           # minutes before raw: their percentiles are re-merged
+    (24 * 10, 7200, (3600, 7200)),
+    (24 * 3, 60, "422"),            # minutes are kept 30 days, but 4,320 points are too many
+])
+def test_resolution_follows_range_and_step(hours_back, step, expected):
+    settings = Settings(database_url="postgresql://unused/db")
+    now = datetime.now(UTC)
+    start = now - timedelta(hours=hours_back)
+    try:
+        chosen = choose_resolution(settings, start=start, end=now, step=step, now=now)
+    except Unprocessable:
+        chosen = "422"
+    assert chosen == expected
