@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -21,6 +22,16 @@ VariantName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,3
 Percentage = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]
 
 
+def _without_nul(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; rejecting it here keeps it a 422 instead of a 500.
+    if "\x00" in text:
+        raise ValueError("text must not contain NUL characters")
+    return text
+
+
+Description = Annotated[str, Field(max_length=500), AfterValidator(_without_nul)]
+
+
 class Variant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -32,7 +43,7 @@ class Variant(BaseModel):
 class _Fields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    description: Annotated[str, Field(max_length=500)] | None = None
+    description: Description | None = None
     enabled: bool | None = None
     rollout_percentage: Percentage | None = None
     groups: Annotated[list[Group], Field(max_length=20)] | None = None
