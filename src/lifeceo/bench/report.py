@@ -92,7 +92,8 @@ class Report:
         lines += ["", "Server-side cache hit ratio during `mixed`: "
                   + ("not reported" if self.hit_ratio is None else f"{self.hit_ratio:.1%}"), ""]
         for name, cost in self.metrics_cost().items():
-            lines += [f"Metrics cost on {name}: {cost:.1%} of rps (on vs off, one run each).", ""]
+            lines += [(f"Metrics cost on {name}: {cost:.1%} of rps (on vs off, the median of "
+                       "rounds in alternating order)."), ""]
         if self.jobs is not None:
             jobs = self.jobs
             lines += [(f"Jobs: {jobs.enqueued_per_second:,.0f} enqueued/s with a commit each, "

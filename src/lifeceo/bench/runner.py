@@ -24,9 +24,10 @@ SEED_MARKER = "bench-seed.txt"
 # Before each measured run: fill caches and connection pools, let the workers settle.
 WARMUP_SECONDS = 2
 WARMUP_CONNECTIONS = 50
-# `--compare-metrics`: the same workloads again on a server with metrics and their history off,
+# `--compare-metrics`: the same workloads on servers with metrics and their history off too,
 # reported under the workload's name with report.METRICS_OFF_SUFFIX.
 METRICS_OFF = {"LIFECEO_METRICS_ENABLED": "false", "LIFECEO_METRICS_HISTORY_ENABLED": "false"}
+COMPARE_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -57,21 +58,12 @@ def run(options: BenchOptions, console: Console) -> Path:
     log = options.data_dir / "bench-server.log"
     driven = [w for w in options.workloads if w not in UNCACHED | IN_PROCESS]
     uncached = [w for w in options.workloads if w in UNCACHED]
-    groups = [(driven, {}, ""), (uncached, {"LIFECEO_CACHE_ENABLED": "false"}, "")]
     if options.compare_metrics:
-        groups.append((driven, METRICS_OFF, METRICS_OFF_SUFFIX))
-    for group, overrides, suffix in groups:
-        if not group:
-            continue
-        # `hello` touches no cache, so the cached server's run is the baseline of both groups.
-        with BenchServer(options.data_dir, workers=options.workers, log=log,
-                         overrides=overrides) as server:
-            fixtures = workloads.gather(server.url)
-            for workload in group:
-                lines = workloads.requests_for(workload, fixtures)
-                _measure(server.url, workload + suffix, lines, options, report, console)
-                if workload == "mixed" and not suffix:
-                    report.hit_ratio = _hit_ratio(server.url, fixtures)
+        _compare_metrics(driven, options, report, console, log)
+    else:
+        _run_group(driven, {}, "", options, report, console, log)
+    # `hello` touches no cache, so the cached server's run is the baseline of this group too.
+    _run_group(uncached, {"LIFECEO_CACHE_ENABLED": "false"}, "", options, report, console, log)
     if "jobs" in options.workloads:
         # A server of its own: after a wrk run, its workers and database stay busy a while.
         with BenchServer(options.data_dir, workers=options.workers, log=log):
@@ -79,6 +71,44 @@ def run(options: BenchOptions, console: Console) -> Path:
     path = report.write(options.output_dir)
     console.print(report.as_markdown())
     return path
+
+
+def _run_group(group: list[str], overrides: dict[str, str], suffix: str, options: BenchOptions,
+               report: Report, console: Console, log: Path) -> None:
+    """The workloads on one server started with `overrides`, reported with `suffix`."""
+    if not group:
+        return
+    with BenchServer(options.data_dir, workers=options.workers, log=log,
+                     overrides=overrides) as server:
+        fixtures = workloads.gather(server.url)
+        for workload in group:
+            lines = workloads.requests_for(workload, fixtures)
+            _measure(server.url, workload + suffix, lines, options, report, console)
+            if workload == "mixed" and not suffix:
+                report.hit_ratio = _hit_ratio(server.url, fixtures)
+
+
+def _compare_metrics(group: list[str], options: BenchOptions, report: Report, console: Console,
+                     log: Path) -> None:
+    """The workloads with metrics on and off, in COMPARE_ROUNDS rounds whose order alternates,
+    each figure the median round: whichever server runs second on this shared machine ran up to
+    16 % slower across the board, more than metrics cost."""
+    rounds = Report(settings={})
+    for round_ in range(COMPARE_ROUNDS):
+        order = [({}, ""), (METRICS_OFF, METRICS_OFF_SUFFIX)]
+        for overrides, suffix in order if round_ % 2 else reversed(order):
+            _run_group(group, overrides, suffix, options, rounds, console, log)
+    report.hit_ratio = rounds.hit_ratio
+    report.measurements += median_runs(rounds.measurements)
+
+
+def median_runs(measurements: list[Measurement]) -> list[Measurement]:
+    """Per workload and connection count, the run of median rps, in order of first appearance."""
+    runs: dict[tuple[str, int], list[Measurement]] = {}
+    for measurement in measurements:
+        runs.setdefault((measurement.workload, measurement.connections), []).append(measurement)
+    return [sorted(measured, key=lambda m: m.result.rps)[len(measured) // 2]
+            for measured in runs.values()]
 
 
 def _ensure_data_set(options: BenchOptions, console: Console) -> None:
