@@ -12,15 +12,10 @@ from pydantic import (
     model_validator,
 )
 
+from lifeceo.platform.db.text import without_nul
+
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 MAX_TAGS = 10
-
-
-def _without_nul(text: str) -> str:
-    # PostgreSQL text cannot hold NUL; rejecting it here keeps it a 422 instead of a 500.
-    if "\x00" in text:
-        raise ValueError("text must not contain NUL characters")
-    return text
 
 
 def _normalised_tag(tag: str) -> str:
@@ -37,7 +32,7 @@ def _distinct(tags: list[str]) -> list[str]:
 def Text(*, max_length: int, min_length: int = 0, strip: bool = False) -> type[str]:
     """A string that PostgreSQL can store, of bounded length."""
     return Annotated[str, StringConstraints(strip_whitespace=strip, min_length=min_length,
-                                            max_length=max_length), AfterValidator(_without_nul)]
+                                            max_length=max_length), AfterValidator(without_nul)]
 
 
 Tag = Annotated[str, Field(max_length=100), AfterValidator(_normalised_tag)]

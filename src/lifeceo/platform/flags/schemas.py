@@ -15,6 +15,8 @@ from pydantic import (
     model_validator,
 )
 
+from lifeceo.platform.db.text import without_nul
+
 FlagKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 # The same shape as a user's groups (community/users/schemas.py).
 Group = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
@@ -22,14 +24,7 @@ VariantName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,3
 Percentage = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]
 
 
-def _without_nul(text: str) -> str:
-    # PostgreSQL text cannot hold NUL; rejecting it here keeps it a 422 instead of a 500.
-    if "\x00" in text:
-        raise ValueError("text must not contain NUL characters")
-    return text
-
-
-Description = Annotated[str, Field(max_length=500), AfterValidator(_without_nul)]
+Description = Annotated[str, Field(max_length=500), AfterValidator(without_nul)]
 
 
 class Variant(BaseModel):

@@ -13,7 +13,7 @@ from lifeceo.platform.observability.tracing import JOB_TRACE_ARG, job_trace_cont
 from lifeceo.platform.queue import inline, repository
 from lifeceo.platform.queue.context import JobContext, bound_to
 from lifeceo.platform.queue.queues import Priority
-from lifeceo.platform.queue.registry import definition
+from lifeceo.platform.queue.registry import JobDefinition, definition
 
 
 async def enqueue(
@@ -87,7 +87,7 @@ def _runs_inline(context: JobContext | None, schedule_at: datetime | None) -> bo
         ASYNC_JOBS, ON_BY_DEFAULT[ASYNC_JOBS])
 
 
-def _checked(name: str, schedule_at: datetime | None):
+def _checked(name: str, schedule_at: datetime | None) -> JobDefinition:
     """The job's definition (UnknownJob if there is none), once its schedule is checked."""
     job = definition(name)
     if schedule_at is not None and schedule_at.utcoffset() is None:

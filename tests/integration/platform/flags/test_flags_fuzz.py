@@ -4,12 +4,14 @@
 import httpx
 import psycopg
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 from sqlalchemy.engine import make_url
 from tests import factories
-from tests.integration.test_api_fuzz import live_url, operations  # noqa: F401  (fixture)
+from tests.integration.test_api_fuzz import (  # noqa: F401  (live_url: a fixture)
+    live_url,
+    operations,
+    server_errors,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,22 +31,8 @@ def admin_headers(live_url: str, database_url: str) -> dict[str, str]:  # noqa: 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_generated_flag_request_is_a_server_error(live_url, admin_headers, mode):  # noqa: F811
-    failures = []
     flag_operations = [operation for operation in operations(live_url)
                        if "flag" in operation.path]
     assert len(flag_operations) == 7
-    for operation in flag_operations:
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=40, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def call(case):
-            response = case.call(base_url=live_url, headers=admin_headers)
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: "
-                                f"{case.as_curl_command()}")
-
-        try:
-            call()
-        except Unsatisfiable:
-            pass
+    failures = server_errors(live_url, flag_operations, admin_headers, mode, max_examples=40)
     assert failures == [], "\n".join(failures)
