@@ -3,12 +3,10 @@
 from typing import Literal
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     and_,
     delete,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -51,12 +49,13 @@ def visible_to(viewer_id: int | None) -> ColumnElement[bool]:
                and_(Post.visibility == "followers", follows_author))
 
 
-def visible_beyond_public(viewer_id: int) -> ColumnElement[bool]:
+def visible_beyond_public(viewer_id: ColumnElement[int]) -> ColumnElement[bool]:
     """The viewer's own posts, whatever their visibility, and the followers-only posts of those
     they follow: with the public posts, all the viewer may see. Driven by the author (a
-    semi-join on ix_posts_author_created), not by whatever else the query matches."""
+    semi-join on ix_posts_author_created), not by whatever else the query matches. The viewer
+    is an expression (a bound parameter), so that the condition can be built once."""
     followees = select(Follow.followee_id).where(Follow.follower_id == viewer_id)
-    return and_(Post.author_id.in_(followees.union(select(literal(viewer_id, BigInteger)))),
+    return and_(Post.author_id.in_(followees.union(select(viewer_id))),
                 or_(Post.author_id == viewer_id, Post.visibility == "followers"))
 
 

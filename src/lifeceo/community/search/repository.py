@@ -1,9 +1,13 @@
 """The SQL of search beyond the index: filters in each domain's terms, and loading the hits."""
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Text, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeceo.community.events.models import Event
@@ -12,51 +16,92 @@ from lifeceo.community.posts.repository import visible_beyond_public, visible_to
 from lifeceo.community.users.models import User
 
 
+@dataclass(frozen=True)
+class Filters:
+    """A search's filters: expressions of named bind parameters and the parameters' values.
+    The expressions depend only on which filters are given (the shape), are built once per
+    shape, and searches of one shape share one statement."""
+
+    shape: tuple[str, ...]
+    expressions: tuple[ColumnElement[bool], ...]
+    parameters: dict[str, Any]
+
+
 def post_filters(*, only_for: int | None, author_id: int | None, tags: list[str],
-                 posted_after: datetime | None,
-                 posted_before: datetime | None) -> list[ColumnElement[bool]]:
+                 posted_after: datetime | None, posted_before: datetime | None) -> Filters:
     """The posts' own visibility rule first: search shows nobody what the feeds would not.
     `only_for`: None, the public posts (what everyone may see); a user's id, what only they may
     see besides (their own posts, followers-only posts of those they follow)."""
-    filters = [visible_to(None) if only_for is None else visible_beyond_public(only_for)]
-    if author_id is not None:
-        filters.append(Post.author_id == author_id)
-    if tags:
-        filters.append(Post.tags.contains(tags))
-    if posted_after is not None:
-        filters.append(Post.created_at >= posted_after)
-    if posted_before is not None:
-        filters.append(Post.created_at < posted_before)
-    return filters
+    return _shaped("posts", _post_conditions, {
+        "only_for": only_for, "author_id": author_id, "tags": tags or None,
+        "posted_after": posted_after, "posted_before": posted_before})
 
 
-def user_filters(*, city: str | None, role: str | None) -> list[ColumnElement[bool]]:
-    filters = []
-    if city:
-        filters.append(func.lifeceo_search_fold(User.city) == func.lifeceo_search_fold(city))
-    if role:
-        filters.append(User.roles.contains([role]))
-    return filters
+def user_filters(*, city: str | None, role: str | None) -> Filters:
+    return _shaped("users", _user_conditions,
+                   {"city": city or None, "roles": [role] if role else None})
 
 
 def event_filters(*, city: str | None, starts_after: datetime | None,
                   starts_before: datetime | None, price_min: Decimal | None,
-                  price_max: Decimal | None, include_past: bool) -> list[ColumnElement[bool]]:
+                  price_max: Decimal | None, include_past: bool) -> Filters:
     """Cancelled events never; past ones only when asked."""
-    filters = [Event.cancelled_at.is_(None)]
-    if not include_past:
-        filters.append(Event.ends_at > func.now())
-    if city:
-        filters.append(func.lifeceo_search_fold(Event.city) == func.lifeceo_search_fold(city))
-    if starts_after is not None:
-        filters.append(Event.starts_at >= starts_after)
-    if starts_before is not None:
-        filters.append(Event.starts_at < starts_before)
-    if price_min is not None:
-        filters.append(Event.price >= price_min)
-    if price_max is not None:
-        filters.append(Event.price <= price_max)
-    return filters
+    return _shaped("events", _event_conditions, {
+        "upcoming": None if include_past else True, "city": city or None,
+        "starts_after": starts_after, "starts_before": starts_before,
+        "price_min": price_min, "price_max": price_max})
+
+
+def _shaped(kind: str, conditions: Callable[[frozenset[str]], tuple[ColumnElement[bool], ...]],
+            values: dict[str, Any]) -> Filters:
+    given = {name: value for name, value in values.items() if value is not None}
+    return Filters(shape=(kind, *given), expressions=conditions(frozenset(given)),
+                   parameters=given)
+
+
+@functools.cache
+def _post_conditions(names: frozenset[str]) -> tuple[ColumnElement[bool], ...]:
+    conditions = [visible_beyond_public(bindparam("only_for", type_=BigInteger))
+                  if "only_for" in names else visible_to(None)]
+    if "author_id" in names:
+        conditions.append(Post.author_id == bindparam("author_id", type_=BigInteger))
+    if "tags" in names:
+        conditions.append(Post.tags.contains(bindparam("tags", type_=Post.tags.type)))
+    if "posted_after" in names:
+        conditions.append(Post.created_at >= bindparam("posted_after", type_=DateTime(True)))
+    if "posted_before" in names:
+        conditions.append(Post.created_at < bindparam("posted_before", type_=DateTime(True)))
+    return tuple(conditions)
+
+
+@functools.cache
+def _user_conditions(names: frozenset[str]) -> tuple[ColumnElement[bool], ...]:
+    conditions = []
+    if "city" in names:
+        conditions.append(func.lifeceo_search_fold(User.city)
+                          == func.lifeceo_search_fold(bindparam("city", type_=Text)))
+    if "roles" in names:
+        conditions.append(User.roles.contains(bindparam("roles", type_=User.roles.type)))
+    return tuple(conditions)
+
+
+@functools.cache
+def _event_conditions(names: frozenset[str]) -> tuple[ColumnElement[bool], ...]:
+    conditions = [Event.cancelled_at.is_(None)]
+    if "upcoming" in names:
+        conditions.append(Event.ends_at > func.now())
+    if "city" in names:
+        conditions.append(func.lifeceo_search_fold(Event.city)
+                          == func.lifeceo_search_fold(bindparam("city", type_=Text)))
+    if "starts_after" in names:
+        conditions.append(Event.starts_at >= bindparam("starts_after", type_=DateTime(True)))
+    if "starts_before" in names:
+        conditions.append(Event.starts_at < bindparam("starts_before", type_=DateTime(True)))
+    if "price_min" in names:
+        conditions.append(Event.price >= bindparam("price_min", type_=Event.price.type))
+    if "price_max" in names:
+        conditions.append(Event.price <= bindparam("price_max", type_=Event.price.type))
+    return tuple(conditions)
 
 
 async def users_by_ids(session: AsyncSession, user_ids: list[int]) -> dict[int, User]:

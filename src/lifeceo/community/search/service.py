@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import UnaryExpression
 
 from lifeceo.community.analytics import repository as analytics_repository
 from lifeceo.community.analytics.models import MAX_QUERY_CHARS
@@ -199,7 +200,7 @@ class SearchService:
                 if author is None:
                     return None
                 author_id = author.id
-            return SearchRequest(
+            return _request(
                 text=text, limit=limit, offset=offset,
                 filters=repository.post_filters(
                     only_for=only_for, author_id=author_id,
@@ -208,11 +209,11 @@ class SearchService:
                 # Ids grow with time: the newest first, walking the primary key.
                 tiebreak=(Post.id.desc(),))
         if kind == "users":
-            return SearchRequest(
+            return _request(
                 text=text, limit=limit, offset=offset,
                 filters=repository.user_filters(city=filters.city, role=filters.role),
                 tiebreak=(User.followers_count.desc(),))
-        return SearchRequest(
+        return _request(
             text=text, limit=limit, offset=offset,
             filters=repository.event_filters(
                 city=filters.city, starts_after=filters.starts_after,
@@ -240,6 +241,13 @@ class SearchService:
             elif kind == "events" and found in events and events[found][0].cancelled_at is None:
                 presented.append(SearchHit(**shown, event=_event_hit(*events[found])))
         return presented
+
+
+def _request(*, text: str, limit: int, offset: int, filters: repository.Filters,
+             tiebreak: tuple[UnaryExpression, ...]) -> SearchRequest:
+    # Each kind has one tiebreak: the filters' shape is the request's.
+    return SearchRequest(text=text, limit=limit, offset=offset, filters=filters.expressions,
+                         parameters=filters.parameters, shape=filters.shape, tiebreak=tiebreak)
 
 
 def _index() -> SearchIndex:

@@ -5,7 +5,7 @@ owns the rules of who may see what and passes them as filters), and an engine an
 scores and snippets. PostgreSQL full-text search is the one engine here.
 """
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import UnaryExpression
 
 
-@dataclass(frozen=True)
+# Compared by identity (eq=False): the engine keeps what it builds from a document per document.
+@dataclass(frozen=True, eq=False)
 class Document:
     """How one kind of row is searched.
 
@@ -49,6 +50,12 @@ class SearchRequest:
     limit: int
     offset: int = 0
     filters: Sequence[ColumnElement[bool]] = field(default_factory=tuple)
+    # The values of the filters' named bind parameters, given when the statement runs.
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    # Requests of one document with equal shapes have the same filters and tiebreak and differ
+    # only in text, page and parameters: an engine may build their statement once. None: each
+    # request is built anew.
+    shape: Hashable | None = None
     # Order among equal scores, and the order in which matches become ranking candidates:
     # columns of the document's table with .asc() or .desc().
     tiebreak: Sequence[UnaryExpression[Any]] = field(default_factory=tuple)

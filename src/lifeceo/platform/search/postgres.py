@@ -2,15 +2,18 @@
 indexes of the rows themselves (see migrations 0000 and 0003), so they change in the
 transaction that changes the row and there is nothing to send anywhere."""
 
+import functools
 import html
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Integer,
     Text,
     and_,
     bindparam,
@@ -21,10 +24,11 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.sql import operators
+from sqlalchemy.sql import Select, operators
 from sqlalchemy.sql.elements import UnaryExpression
 
 from lifeceo.platform.search.interface import Document, Hit, SearchRequest, SearchResults
@@ -64,29 +68,23 @@ def normalise(query: str) -> str:
     return " ".join(kept.split())
 
 
-def _tsquery(language: str, query: str) -> ColumnElement:
-    return func.websearch_to_tsquery(literal_column(f"'{CONFIGS[language]}'::regconfig"),
-                                     bindparam(None, query, type_=Text))
+# The query travels as one named parameter, given when a statement runs: the expressions around
+# it are built once per document (building them took a fifth of a search's Python time).
+_QUERY, _LIMIT, _OFFSET = "search_query", "search_limit", "search_offset"
+
+
+def _query() -> ColumnElement[str]:
+    return bindparam(_QUERY, type_=Text)
+
+
+def _tsquery(language: str) -> ColumnElement:
+    return func.websearch_to_tsquery(literal_column(f"'{CONFIGS[language]}'::regconfig"), _query())
 
 
 def _config(document: Document) -> ColumnElement:
     if document.language is None:
         return literal_column(f"'{CONFIGS['simple']}'::regconfig")
     return func.lifeceo_search_config(document.language)
-
-
-def _matching(document: Document, query: str) -> tuple[ColumnElement[bool], ColumnElement]:
-    """Whether a row matches, and the query as parsed for that row's language. The languages
-    are ORed so that each branch is a constant tsquery the GIN index can serve."""
-    if document.language is None:
-        parsed = _tsquery("simple", query)
-        return document.vector.op("@@")(parsed), parsed
-    matched = or_(*(and_(document.language == literal_column(f"'{language}'"),
-                         document.vector.op("@@")(_tsquery(language, query)))
-                    for language in CONFIGS))
-    parsed = case({language: _tsquery(language, query) for language in CONFIGS},
-                  value=document.language)
-    return matched, parsed
 
 
 def _like(column: ColumnElement, order: UnaryExpression) -> ColumnElement:
@@ -99,13 +97,111 @@ def _snippet_html(headline: str | None) -> str:
     return escaped.replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>")
 
 
-async def _without_jit(session: AsyncSession) -> None:
-    """JIT off for the request's transaction: the document functions inflate cost estimates
-    past jit_above_cost, and compiling then took 49 ms of a 183 ms search (EXPLAIN ANALYZE,
-    100k posts) to save nothing."""
-    if not session.info.get("search_jit_off"):
-        await session.execute(text("SELECT set_config('jit', 'off', true)"))
-        session.info["search_jit_off"] = True
+@dataclass(frozen=True)
+class _Expressions:
+    """A document's search expressions of the query parameter."""
+
+    matched: ColumnElement[bool]
+    score: ColumnElement[float]
+    # 0 for a row whose name is exactly the query, else 1; None if the document has no name.
+    exact_first: ColumnElement[int] | None
+    headline: ColumnElement[str]
+
+
+@functools.cache
+def _expressions(document: Document) -> _Expressions:
+    """The languages are ORed so that each branch is a constant tsquery the GIN index can
+    serve; the score and the highlights parse the query in the row's own language."""
+    if document.language is None:
+        parsed = _tsquery("simple")
+        matched = document.vector.op("@@")(parsed)
+    else:
+        matched = or_(*(and_(document.language == literal_column(f"'{language}'"),
+                             document.vector.op("@@")(_tsquery(language)))
+                        for language in CONFIGS))
+        parsed = case({language: _tsquery(language) for language in CONFIGS},
+                      value=document.language)
+    folded = func.lifeceo_search_fold(_query())
+    score = func.ts_rank_cd(literal_column(f"'{RANK_WEIGHTS}'::float4[]"), document.vector,
+                            parsed, RANK_NORMALIZATION)
+    if document.fuzzy:
+        matched = or_(matched, *(name.op("%>")(folded) for name in document.fuzzy))
+        score = func.greatest(score, FUZZY_WEIGHT * func.greatest(
+            *(func.word_similarity(folded, name) for name in document.fuzzy)))
+    if document.boost is not None:
+        score = score * document.boost
+    exact_first = None
+    if document.exact is not None:
+        score = score + case((document.exact == folded, EXACT_BONUS), else_=0.0)
+        exact_first = case((document.exact == folded, 0), else_=1)
+    # Headlines only for the page: ts_headline re-parses the whole text.
+    source = func.translate(document.snippet, _MARK_START + _MARK_STOP, "")
+    headline = func.ts_headline(_config(document), source, parsed,
+                                literal(_HEADLINE_OPTIONS, Text))
+    return _Expressions(matched=matched, score=score.cast(Float), exact_first=exact_first,
+                        headline=headline)
+
+
+# Built statements by document and request shape: a search of a shape seen before builds
+# nothing (building took a quarter of a search's Python time). Shapes are few: which filters
+# are given.
+_statements: dict[tuple[Document, Hashable], tuple[Select, Select]] = {}
+
+
+def _statement(document: Document, request: SearchRequest) -> tuple[Select, Select]:
+    if request.shape is None:
+        return _ranking(document, request)
+    key = (document, request.shape)
+    if key not in _statements:
+        _statements[key] = _ranking(document, request)
+    return _statements[key]
+
+
+def _ranking(document: Document, request: SearchRequest) -> tuple[Select, Select]:
+    """One statement: the page's ids, scores and headlines, each row with the number of
+    matches (counted up to COUNT_CAP + 1); and one of that count alone. The query, the page
+    and the filters' values are bound parameters.
+
+    Candidates for ranking are the first max_candidates matches in the tiebreak order (exact
+    names before all). Up to COUNT_CAP matches they are picked among the matches the count
+    found through the GIN index; past it the table is walked in the tiebreak order, which meets
+    max_candidates matches soon for so common a query. Walking instead for a query of a few
+    hundred matches (one in 300 posts) read a third of the table: 25 ms. Only the candidates are
+    scored, each once (materialised: inlined, PostgreSQL may score the whole table in score
+    order and join the candidates to that)."""
+    found = _expressions(document)
+    where = and_(found.matched, *request.filters)
+    first = [] if found.exact_first is None else [found.exact_first.label("first")]
+    keys = [order.element.label(f"key{n}") for n, order in enumerate(request.tiebreak)]
+    matches = (select(document.id.label("id"), *first, *keys).where(where)
+               .limit(COUNT_CAP + 1).cte("matches").prefix_with("MATERIALIZED"))
+    counted = select(func.count()).select_from(matches).scalar_subquery()
+    among_matches = (
+        select(matches.c.id).where(counted <= COUNT_CAP)
+        .order_by(*(matches.c.first for _ in first),
+                  *(_like(matches.c[f"key{n}"], order) for n, order in enumerate(request.tiebreak)),
+                  matches.c.id.desc())
+        .limit(document.max_candidates))
+    walking = (select(document.id).where(where, counted > COUNT_CAP)
+               .order_by(*(() if found.exact_first is None else (found.exact_first,)),
+                         *request.tiebreak, document.id.desc())
+               .limit(document.max_candidates))
+    # An array, not a join: a join was planned as a hash of the whole table (20 ms of 10k
+    # people) for the few hundred rows read here by primary key.
+    candidates = func.array(union_all(among_matches, walking).scalar_subquery())
+    scored = (select(document.id.label("id"), found.score.label("score"), *keys)
+              .where(document.id == func.any(candidates))
+              .cte("scored").prefix_with("MATERIALIZED"))
+    page = (select(scored.c.id, scored.c.score)
+            .order_by(scored.c.score.desc(),
+                      *(_like(scored.c[f"key{n}"], order) for n, order in enumerate(request.tiebreak)),
+                      scored.c.id.desc())
+            .limit(bindparam(_LIMIT, type_=Integer)).offset(bindparam(_OFFSET, type_=Integer))
+            .subquery("page"))
+    statement = (select(page.c.id, page.c.score, found.headline, counted.label("counted"))
+                 .select_from(document.table).join(page, document.id == page.c.id)
+                 .order_by(page.c.score.desc(), *request.tiebreak, document.id.desc()))
+    return statement, select(counted)
 
 
 class PostgresSearchIndex:
@@ -152,62 +248,23 @@ class PostgresSearchIndex:
         query = normalise(request.text)
         if not query:
             return SearchResults(hits=[], total_estimate=0, total_exact=True), "none"
-        await _without_jit(session)
-        matched, parsed = _matching(document, query)
-        folded = func.lifeceo_search_fold(bindparam(None, query, type_=Text))
-        score = func.ts_rank_cd(literal_column(f"'{RANK_WEIGHTS}'::float4[]"), document.vector,
-                                parsed, RANK_NORMALIZATION)
-        if document.fuzzy:
-            matched = or_(matched, *(name.op("%>")(folded) for name in document.fuzzy))
-            score = func.greatest(score, FUZZY_WEIGHT * func.greatest(
-                *(func.word_similarity(folded, name) for name in document.fuzzy)))
-        if document.boost is not None:
-            score = score * document.boost
-        if document.exact is not None:
-            score = score + case((document.exact == folded, EXACT_BONUS), else_=0.0)
-        where = and_(matched, *request.filters)
-
-        # Counted first (stopping past the cap): how many match decides how to pick candidates.
-        counted = await session.scalar(select(func.count()).select_from(
-            select(literal(1)).select_from(document.table).where(where)
-            .limit(max(COUNT_CAP, document.max_candidates) + 1).subquery()))
-        if not counted:
-            return SearchResults(hits=[], total_estimate=0, total_exact=True), "none"
-        # The tiebreak's keys travel with each candidate: ordering the page reads no more rows.
-        keys = [order.element.label(f"key{n}") for n, order in enumerate(request.tiebreak)]
-        candidates = (select(document.id.label("id"), score.cast(Float).label("score"), *keys)
-                      .select_from(document.table).where(where))
-        if counted > document.max_candidates:
-            # Too many to rank: the first ones in the tiebreak order (the newest posts, the most
-            # followed people, the soonest events), exact names before all. Scoring all the
-            # posts a common word matches (most of 100k) took 200 ms; walking the primary key
-            # to the newest 1,000 takes 7. Few matches are ranked all, found through the GIN
-            # index: ordering them would walk the whole table for a rare word.
-            exact_first = () if document.exact is None else (
-                case((document.exact == folded, 0), else_=1),)
-            candidates = (candidates.order_by(*exact_first, *request.tiebreak, document.id.desc())
-                          .limit(document.max_candidates))
-        # Materialised: each candidate is scored once, before the ranking. Inlined, PostgreSQL
-        # may rank the whole table in score order and join the candidates to that (EXPLAIN: a
-        # parallel sort of 100k posts, 150 ms, for a word 9k posts contain).
-        candidates = candidates.cte("candidates").prefix_with("MATERIALIZED")
-        tiebreak = [_like(candidates.c[f"key{n}"], order)
-                    for n, order in enumerate(request.tiebreak)]
-        page = (select(candidates.c.id, candidates.c.score)
-                .order_by(candidates.c.score.desc(), *tiebreak, candidates.c.id.desc())
-                .limit(request.limit).offset(request.offset).subquery())
-        # Headlines only for the page: ts_headline re-parses the whole text.
-        source = func.translate(document.snippet, _MARK_START + _MARK_STOP, "")
-        headline = func.ts_headline(_config(document), source, parsed,
-                                    literal(_HEADLINE_OPTIONS, Text))
-        rows = (await session.execute(
-            select(page.c.id, page.c.score, headline)
-            .select_from(document.table).join(page, document.id == page.c.id)
-            .order_by(page.c.score.desc(), *request.tiebreak, document.id.desc()))).all()
+        statement, counted_only = _statement(document, request)
+        parameters = {**request.parameters, _QUERY: query, _LIMIT: request.limit,
+                      _OFFSET: request.offset}
+        rows = (await session.execute(statement, parameters)).all()
+        if rows:
+            counted = rows[0].counted
+        elif request.offset:
+            # Past the last page: the statement returned no row to carry the count.
+            counted = await session.scalar(counted_only, parameters)
+        else:
+            counted = 0
         results = SearchResults(
-            hits=[Hit(id=row[0], score=round(row[1], 6), snippet=_snippet_html(row[2]))
+            hits=[Hit(id=row.id, score=round(row.score, 6), snippet=_snippet_html(row[2]))
                   for row in rows],
             total_estimate=min(counted, COUNT_CAP), total_exact=counted <= COUNT_CAP)
+        if not counted:
+            return results, "none"
         return results, "capped" if counted > document.max_candidates else "ranked"
 
     async def suggest(self, session: AsyncSession, prefix: str, *, limit: int) -> list[str]:

@@ -44,7 +44,7 @@ class SimpleSearchIndex:
         where = and_(matched, *request.filters)
         counted = await session.scalar(select(func.count()).select_from(
             select(literal(1)).select_from(document.table).where(where)
-            .limit(COUNT_CAP + 1).subquery()))
+            .limit(COUNT_CAP + 1).subquery()), request.parameters)
         if not counted:
             return SearchResults(hits=[], total_estimate=0, total_exact=True)
         score = (literal(1.0) if document.exact is None
@@ -52,7 +52,7 @@ class SimpleSearchIndex:
         rows = (await session.execute(
             select(document.id, score, func.left(document.snippet, SNIPPET_CHARS))
             .where(where).order_by(score.desc(), *request.tiebreak, document.id.desc())
-            .limit(request.limit).offset(request.offset))).all()
+            .limit(request.limit).offset(request.offset), request.parameters)).all()
         return SearchResults(
             hits=[Hit(id=row[0], score=float(row[1]), snippet=html.escape(row[2] or ""))
                   for row in rows],
