@@ -6,9 +6,8 @@ trigram word similarity of a name, whichever is higher):
 - posts: boost = 0.5 + 0.5 × 2^(−age_days / 30): a month-old post keeps 75 %, an old one half;
 - people: boost = 1 + 0.1 × ln(1 + followers): 1,000 followers weigh 1.69, none 1;
 - events: no boost; among equal scores the soonest first.
-Only the first matches are ranked (posts and people 300, events 1,000), taken newest / most
-followed / soonest first, exact names before all: a word most posts contain is ranked among the
-newest posts.
+Only the first 300 matches are ranked, taken newest / most followed / soonest first, exact
+names before all: a word most posts contain is ranked among the newest posts.
 """
 
 from sqlalchemy import func, literal_column
@@ -50,6 +49,8 @@ EVENTS = Document(
     snippet=Event.title + literal_column("' — '") + Event.description,
     fuzzy=(func.lifeceo_search_fold(Event.title),), exact=func.lifeceo_search_fold(Event.title),
     touch=Event.title, indexes=("ix_events_title_trgm",),
+    # Scoring an event folds its title for the trigram similarity: 1,000 candidates took 5 ms.
+    max_candidates=300,
 )
 
 DOCUMENTS = {document.kind: document for document in (POSTS, USERS, EVENTS)}
