@@ -237,7 +237,7 @@ def bench(
     workloads: Annotated[str, typer.Option(
         help="Comma-separated: hello, feed-cached, feed-first, feed-deep, mixed, feed-uncached, "
              "search, jobs (the queue and the image pipeline, measured in-process).")]
-        = "hello,feed-cached,feed-first,feed-deep,mixed,feed-uncached,jobs",
+        = "hello,feed-cached,feed-first,feed-deep,mixed,feed-uncached,search,jobs",
     connections: Annotated[str, typer.Option(help="Comma-separated connection counts.")]
         = "100,1000",
     seconds: Annotated[float, typer.Option(min=1, help="Measured time per run.")] = 10,

@@ -28,8 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.sql import Select, operators
-from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql import FromClause, Select, operators
 
 from lifeceo.platform.search.interface import Document, Hit, SearchRequest, SearchResults
 from lifeceo.platform.search.metrics import SEARCH_MATCHES, SEARCH_SECONDS
@@ -87,9 +86,10 @@ def _config(document: Document) -> ColumnElement:
     return func.lifeceo_search_config(document.language)
 
 
-def _like(column: ColumnElement, order: UnaryExpression) -> ColumnElement:
-    """`column` ordered in the direction of `order` (a tiebreak such as Post.id.desc())."""
-    return column.desc() if order.modifier is operators.desc_op else column.asc()
+def _tiebreak(keys: FromClause, request: SearchRequest) -> list[ColumnElement]:
+    """The request's tiebreak (such as Post.id.desc()) over the key columns it was copied to."""
+    return [keys.c[f"key{n}"].desc() if order.modifier is operators.desc_op
+            else keys.c[f"key{n}"].asc() for n, order in enumerate(request.tiebreak)]
 
 
 def _snippet_html(headline: str | None) -> str:
@@ -178,8 +178,7 @@ def _ranking(document: Document, request: SearchRequest) -> tuple[Select, Select
     counted = select(func.count()).select_from(matches).scalar_subquery()
     among_matches = (
         select(matches.c.id).where(counted <= COUNT_CAP)
-        .order_by(*(matches.c.first for _ in first),
-                  *(_like(matches.c[f"key{n}"], order) for n, order in enumerate(request.tiebreak)),
+        .order_by(*(matches.c.first for _ in first), *_tiebreak(matches, request),
                   matches.c.id.desc())
         .limit(document.max_candidates))
     walking = (select(document.id).where(where, counted > COUNT_CAP)
@@ -193,12 +192,11 @@ def _ranking(document: Document, request: SearchRequest) -> tuple[Select, Select
               .where(document.id == func.any(candidates))
               .cte("scored").prefix_with("MATERIALIZED"))
     page = (select(scored.c.id, scored.c.score)
-            .order_by(scored.c.score.desc(),
-                      *(_like(scored.c[f"key{n}"], order) for n, order in enumerate(request.tiebreak)),
-                      scored.c.id.desc())
+            .order_by(scored.c.score.desc(), *_tiebreak(scored, request), scored.c.id.desc())
             .limit(bindparam(_LIMIT, type_=Integer)).offset(bindparam(_OFFSET, type_=Integer))
             .subquery("page"))
-    statement = (select(page.c.id, page.c.score, found.headline, counted.label("counted"))
+    statement = (select(page.c.id, page.c.score, found.headline.label("headline"),
+                        counted.label("counted"))
                  .select_from(document.table).join(page, document.id == page.c.id)
                  .order_by(page.c.score.desc(), *request.tiebreak, document.id.desc()))
     return statement, select(counted)
@@ -260,7 +258,7 @@ class PostgresSearchIndex:
         else:
             counted = 0
         results = SearchResults(
-            hits=[Hit(id=row.id, score=round(row.score, 6), snippet=_snippet_html(row[2]))
+            hits=[Hit(id=row.id, score=round(row.score, 6), snippet=_snippet_html(row.headline))
                   for row in rows],
             total_estimate=min(counted, COUNT_CAP), total_exact=counted <= COUNT_CAP)
         if not counted:
