@@ -11,6 +11,7 @@ from lifeceo.errors import Forbidden
 from lifeceo.platform.db.session import DbSession
 from lifeceo.platform.flags.dependency import AppFlags
 from lifeceo.platform.flags.schemas import (
+    FLAG_KEY_PATTERN,
     AuditEntry,
     ClientFlag,
     ClientFlags,
@@ -23,7 +24,7 @@ from lifeceo.platform.flags.service import PreconditionRequired, flag_service
 from lifeceo.platform.flags.targeting import remember_visitor, user_target, visitor_target
 from lifeceo.platform.http.pagination import Page, Pagination, page_of
 
-KeyPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+KeyPath = Annotated[str, Path(pattern=FLAG_KEY_PATTERN)]
 # If-Match: "3" or W/"3" (the version an ETag named); a compressed response's tag carries its
 # coding ("3-br", httpcache/compression.py), which names the same version.
 VERSION_TAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})(?:-(?:br|gzip))?"\s*$')
@@ -119,7 +120,7 @@ async def kill_flag(key: KeyPath, response: Response, session: DbSession, flags:
 @admin.get("/flag-audit", response_model=Page[AuditEntry],
            summary="Every change to flags, newest first")
 async def audit_log(session: DbSession, page: Pagination,
-                    flag: Annotated[str | None, Query(max_length=64)] = None):
+                    flag: Annotated[str | None, Query(pattern=FLAG_KEY_PATTERN)] = None):
     entries = await flag_service.audit(session=session, key=flag,
                                        before_id=page.after[1] if page.after else None,
                                        limit=page.limit + 1)

@@ -17,7 +17,8 @@ from pydantic import (
 
 from lifeceo.platform.db.text import without_nul
 
-FlagKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+FLAG_KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+FlagKey = Annotated[str, StringConstraints(pattern=FLAG_KEY_PATTERN)]
 # The same shape as a user's groups (community/users/schemas.py).
 Group = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 VariantName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
