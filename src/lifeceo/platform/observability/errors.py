@@ -10,12 +10,13 @@ from typing import Any
 import sentry_sdk
 import structlog
 from fastapi import FastAPI
-from opentelemetry import trace
 from sentry_sdk.integrations.atexit import AtexitIntegration
 from sentry_sdk.integrations.dedupe import DedupeIntegration
 from sentry_sdk.integrations.excepthook import ExcepthookIntegration
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lifeceo.platform.http.middleware import header
+from lifeceo.platform.observability.logging import trace_ids
 from lifeceo.platform.observability.metrics_http import route_template
 from lifeceo.platform.observability.scrub import FILTERED, scrub
 from lifeceo.platform.observability.tracing import release
@@ -79,10 +80,7 @@ class UnhandledErrorMiddleware:
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
-            span = trace.get_current_span().get_span_context()
-            if span.is_valid:
-                structlog.contextvars.bind_contextvars(
-                    trace_id=format(span.trace_id, "032x"), span_id=format(span.span_id, "016x"))
+            structlog.contextvars.bind_contextvars(**trace_ids())
             if sentry_sdk.get_client().is_active():
                 report_request_error(exc, scope)
             raise
@@ -153,14 +151,11 @@ def _tag_correlation(sentry_scope: sentry_sdk.Scope, bound: dict[str, Any]) -> N
         sentry_scope.set_tag("request_id", bound["request_id"])
     if "user_id" in bound:
         sentry_scope.set_user({"id": str(bound["user_id"])})
-    span = trace.get_current_span().get_span_context()
-    if span.is_valid:
-        sentry_scope.set_tag("trace_id", format(span.trace_id, "032x"))
-    elif "trace_id" in bound:
-        sentry_scope.set_tag("trace_id", bound["trace_id"])
+    trace_id = trace_ids().get("trace_id", bound.get("trace_id"))
+    if trace_id is not None:
+        sentry_scope.set_tag("trace_id", trace_id)
 
 
 def _url(scope: Scope) -> str:
-    host = next((value.decode("latin-1") for name, value in scope.get("headers", ())
-                 if name == b"host"), "")
+    host = header(scope, b"host") or ""
     return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{scope['path']}"

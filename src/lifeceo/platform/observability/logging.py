@@ -18,12 +18,17 @@ def redact_secrets(_logger: object, _method: str, event_dict: dict) -> dict:
     return event_dict
 
 
+def trace_ids() -> dict[str, str]:
+    """The current span's trace_id and span_id in their W3C hex form; none without a span."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return {}
+    return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
+
+
 def add_trace_ids(_logger: object, _method: str, event_dict: dict) -> dict:
     """The current span's ids (when tracing is on), to find a line's trace and a trace's lines."""
-    context = trace.get_current_span().get_span_context()
-    if context.is_valid:
-        event_dict["trace_id"] = format(context.trace_id, "032x")
-        event_dict["span_id"] = format(context.span_id, "016x")
+    event_dict.update(trace_ids())
     return event_dict
 
 

@@ -1,15 +1,12 @@
 """bullmq-jobs, flipped at runtime: on, jobs wait in the durable queue for a worker; off, they run
 inline right after the enqueuing transaction commits (jobs scheduled for later still wait)."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from flipping import flip
 from sqlalchemy import text
 
 from lifeceo.platform.queue import JobContext, enqueue, job
-from lifeceo.platform.queue.context import bind
 
 RAN: list[int] = []
 
@@ -17,22 +14,6 @@ RAN: list[int] = []
 @job("flags-test-record", queue="data-sync")
 async def record(ctx: JobContext, *, n: int) -> None:
     RAN.append(n)
-
-
-@pytest.fixture
-async def queued(app) -> AsyncIterator[JobContext]:
-    """Jobs go through PostgreSQL unless the flag says otherwise (the suite runs them inline)."""
-    async with app.state.engine.begin() as connection:
-        await connection.execute(text("TRUNCATE procrastinate_jobs RESTART IDENTITY CASCADE"))
-    RAN.clear()
-    settings = app.state.settings.model_copy(update={"jobs_inline": False})
-    context = JobContext(settings=settings, sessionmaker=app.state.sessionmaker,
-                         cache=app.state.cache, engine=app.state.engine)
-    bind(context)
-    try:
-        yield context
-    finally:
-        bind(app.state.jobs)
 
 
 async def _enqueue(context: JobContext, n: int, **options) -> int | None:
@@ -51,6 +32,7 @@ async def _waiting(context: JobContext) -> list[int]:
 
 
 async def test_jobs_are_queued_while_on_and_run_inline_while_off(client, admin, queued):
+    RAN.clear()
     assert await _enqueue(queued, 1) is not None
     assert (RAN, await _waiting(queued)) == ([], [1])
 
