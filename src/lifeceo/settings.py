@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     # On SIGTERM running jobs get this long to finish, then go back to the queue. Under the
     # 30 s that Kubernetes and systemd-style supervisors wait before SIGKILL.
     jobs_shutdown_grace_seconds: float = 25.0
+    # While PostgreSQL is unreachable a worker process waits, probing it this often, and resumes
+    # when it answers: a jobs backlog then starts within a second of the database's return.
+    jobs_reconnect_seconds: float = 1.0
     # Readiness warns when a queue's oldest due job has waited longer than this: an idle worker
     # starts a job within milliseconds, so minutes mean no worker or a backlog.
     jobs_max_wait_seconds: float = 300.0
