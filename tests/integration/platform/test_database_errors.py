@@ -2,14 +2,19 @@
 
 import socket
 
+import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from lifeceo.app import create_app
 from lifeceo.platform.db.engine import sqlalchemy_url
 from lifeceo.platform.db.errors import database_unavailable
+from lifeceo.platform.db.session import DbSession
+from lifeceo.settings import Settings
 
 
 def closed_port_url() -> str:
@@ -69,3 +74,40 @@ async def test_a_failing_statement_is_not_an_outage(engine, statement):
             for part in statement.split("; "):
                 await connection.execute(text(part))
     assert not database_unavailable(failed.value)
+
+
+async def unreachable() -> None:
+    """Queries a database nobody listens for."""
+    engine = create_async_engine(sqlalchemy_url(closed_port_url()))
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
+async def divide_by_zero(session: DbSession) -> None:
+    await session.execute(text("SELECT 1/0"))
+
+
+@pytest.fixture
+async def failing(app) -> FastAPI:
+    """An application with two routes of this test's own that fail in the database."""
+    application = create_app(Settings())
+    application.add_api_route("/api/v1/test/unreachable", unreachable, methods=["POST"])
+    application.add_api_route("/api/v1/test/divide", divide_by_zero, methods=["POST"])
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_an_unreachable_database_is_503_with_retry_after_and_a_bad_statement_500(failing):
+    # The 500 as a client gets it, rather than the exception re-raised into the test.
+    transport = httpx.ASGITransport(app=failing, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        outage = await http.post("/api/v1/test/unreachable")
+        bug = await http.post("/api/v1/test/divide")
+    assert outage.status_code == 503
+    assert outage.headers["content-type"] == "application/problem+json"
+    assert int(outage.headers["retry-after"]) > 0
+    assert outage.json()["status"] == 503
+    assert bug.status_code == 500 and bug.json()["status"] == 500
