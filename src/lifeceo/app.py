@@ -171,7 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       overrides={f"{API_PREFIX}/media": settings.max_upload_bytes})
+                       overrides={f"{API_PREFIX}/media": settings.max_upload_bytes},
+                       drain_bytes=settings.max_body_drain_bytes,
+                       drain_seconds=settings.max_body_drain_seconds)
     # HTTP caching, innermost first (each add_middleware wraps the ones before it). The policy
     # sets Cache-Control and Vary, which the ETag middleware must see to repeat them on a 304;
     # the ETag is taken over the identity body, so compression, which gives encoded bodies their

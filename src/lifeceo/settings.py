@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     # Phone photos are 2-8 MB; 10 MB leaves room without inviting abuse.
     max_upload_bytes: int = 10 * 1024 * 1024
+    # An oversized body is read and dropped up to this size, for up to this long, before its 413
+    # goes out, else the client is reset before it reads the answer. 32 MiB covers a 48 MP
+    # phone photo (15-25 MB) sent to the 10 MiB upload limit, at 25 Mbit/s in about 10 s;
+    # past either bound the connection is closed at once.
+    max_body_drain_bytes: int = 32 * 1024 * 1024
+    max_body_drain_seconds: float = 10.0
     # Pixel count bounds decoding memory (decompression bombs): 40 MP is a modern phone camera.
     max_image_pixels: int = 40_000_000
     page_size_default: int = 20
@@ -126,6 +132,9 @@ class Settings(BaseSettings):
     # On SIGTERM running jobs get this long to finish, then go back to the queue. Under the
     # 30 s that Kubernetes and systemd-style supervisors wait before SIGKILL.
     jobs_shutdown_grace_seconds: float = 25.0
+    # While PostgreSQL is unreachable a worker process waits, probing it this often, and resumes
+    # when it answers: a jobs backlog then starts within a second of the database's return.
+    jobs_reconnect_seconds: float = 1.0
     # Readiness warns when a queue's oldest due job has waited longer than this: an idle worker
     # starts a job within milliseconds, so minutes mean no worker or a backlog.
     jobs_max_wait_seconds: float = 300.0

@@ -1,6 +1,7 @@
 """Pure ASGI middleware (BaseHTTPMiddleware would break contextvars): request ids, access log,
 body size limits."""
 
+import asyncio
 import re
 import time
 import uuid
@@ -66,12 +67,21 @@ class RequestContextMiddleware:
 
 class BodyLimitMiddleware:
     """Rejects bodies over the limit with 413 before the application reads them; `overrides` maps a
-    path prefix to a larger limit (uploads)."""
+    path prefix to a larger limit (uploads).
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int]) -> None:
+    The rest of an oversized body is read and discarded first, up to `drain_bytes` and for at most
+    `drain_seconds`: clients (urllib, httpx, browsers) send the whole body before they read, and a
+    socket closed with unread data is reset, which loses the 413 (urllib got 0 of 20 for a 5 MB
+    JSON body: 17 resets, 3 broken pipes). Drained, the connection even stays open; past the
+    bounds it is closed."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int],
+                 drain_bytes: int, drain_seconds: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.overrides = overrides
+        self.drain_bytes = drain_bytes
+        self.drain_seconds = drain_seconds
 
     def _limit(self, path: str) -> int:
         for prefix, limit in self.overrides.items():
@@ -86,7 +96,11 @@ class BodyLimitMiddleware:
         limit = self._limit(scope["path"])
         declared = header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self._reject(scope, send, limit)
+            # A client waiting for "100 Continue" has not sent the body and will not: answer now.
+            # Asking for the body (receive) would send it the "100 Continue".
+            drained = (declared.isdigit() and int(declared) <= self.drain_bytes
+                       and header(scope, b"expect") is None and await self._drain(receive, 0))
+            await self._reject(scope, send, limit, drained=drained)
             return
         # Read the body here, bounded, so that a chunked upload cannot exceed the limit either.
         chunks: list[bytes] = []
@@ -97,11 +111,13 @@ class BodyLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
+            more = message.get("more_body", False)
             if size > limit:
-                await self._reject(scope, send, limit)
+                drained = not more or await self._drain(receive, size)
+                await self._reject(scope, send, limit, drained=drained)
                 return
             chunks.append(chunk)
-            if not message.get("more_body", False):
+            if not more:
                 break
         body = b"".join(chunks)
         replayed = False
@@ -115,12 +131,29 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
+    async def _drain(self, receive: Receive, received: int) -> bool:
+        """Read and drop the rest of the body; whether it ended within the drain bounds."""
+        try:
+            async with asyncio.timeout(self.drain_seconds):
+                while received <= self.drain_bytes:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return False
+                    received += len(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        return received <= self.drain_bytes
+        except TimeoutError:
+            pass
+        return False
+
     @staticmethod
-    async def _reject(scope: Scope, send: Send, limit: int) -> None:
+    async def _reject(scope: Scope, send: Send, limit: int, *, drained: bool) -> None:
         body = problem_body(413, detail=f"The request body exceeds {limit} bytes.",
                             instance=scope["path"], max_bytes=limit)
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]})
+        headers = [(b"content-type", PROBLEM_JSON.encode()),
+                   (b"content-length", str(len(body)).encode())]
+        if not drained:
+            # The unread rest would be taken for the next request.
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -1,19 +1,29 @@
 """RFC 9457 problem details: every error the API returns has this shape."""
 
+import time
 from http import HTTPStatus
 
 import orjson
+import psycopg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lifeceo.errors import LifeceoError
+from lifeceo.platform.db.errors import database_unavailable
 
 PROBLEM_JSON = "application/problem+json"
 OVERLOAD_RETRY_AFTER_SECONDS = 1
+# A PostgreSQL restart or failover takes seconds (pg_ctl restart -m fast: about 1 s here, a
+# managed failover 5-30 s): a retry sooner than this would most likely find it still down.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+# One warning per outage, not one per request: a 5 s outage under 10 clients is hundreds.
+UNAVAILABLE_LOG_EVERY_SECONDS = 10.0
+_unavailable_logged_at = float("-inf")
 log = structlog.get_logger(__name__)
 
 
@@ -73,6 +83,24 @@ async def on_overload(request: Request, exc: PoolTimeout) -> Response:
                    headers={"Retry-After": str(OVERLOAD_RETRY_AFTER_SECONDS)})
 
 
+async def on_database_error(request: Request, exc: Exception) -> Response:
+    """PostgreSQL refused the connection or dropped it: a dependency outage, answered 503
+    here, inside, where the connection stays usable (an error left to the outermost handler
+    makes uvicorn close it after the response, without telling the client). Other database
+    errors are bugs and go on to that handler."""
+    if not database_unavailable(exc):
+        raise exc
+    global _unavailable_logged_at
+    now = time.monotonic()
+    if now - _unavailable_logged_at >= UNAVAILABLE_LOG_EVERY_SECONDS:
+        _unavailable_logged_at = now
+        log.warning("database unavailable; answering 503", path=request.url.path,
+                    error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return problem(503, detail="The database is unavailable; retry shortly.",
+                   instance=request.url.path,
+                   headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})
+
+
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path)
     return problem(500, detail="An unexpected error occurred; it has been logged.",
@@ -84,4 +112,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(PoolTimeout, on_overload)
+    app.add_exception_handler(DBAPIError, on_database_error)
+    app.add_exception_handler(psycopg.Error, on_database_error)
     app.add_exception_handler(Exception, on_unexpected_error)

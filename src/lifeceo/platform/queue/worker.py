@@ -12,12 +12,14 @@ import structlog
 
 from lifeceo.platform.cache import Cache
 from lifeceo.platform.db.engine import create_engine, create_sessionmaker
+from lifeceo.platform.db.errors import database_unavailable
 from lifeceo.platform.observability.errors import configure_error_reporting
 from lifeceo.platform.observability.metrics_process import start_process_metrics
 from lifeceo.platform.observability.tracing import configure_tracing, instrument_engine
 from lifeceo.platform.queue.context import JobContext, bind
 from lifeceo.platform.queue.procrastinate_app import CONTEXT, build_app
 from lifeceo.platform.queue.queues import QUEUES, QueueConfigError
+from lifeceo.platform.queue.reconnect import DATABASE_LOST, wait_for_database
 from lifeceo.platform.queue.recovery import watch_stalled_jobs
 from lifeceo.settings import Settings
 
@@ -60,8 +62,15 @@ async def run_worker(settings: Settings, *, queues: Sequence[str] | None = None,
     try:
         if stop_on_stdin_eof:
             await _stop_at_end_of(sys.stdin, stop)
-        async with app.open_async():
-            return await _work(app, context, queues, concurrency, stop)
+        # PostgreSQL going away (a restart, a failover) is waited out here, in this process:
+        # exiting cost a new process's start, and jobs then waited 9.4 s after a 5 s outage
+        # (1.5 s so), tests/integration/platform/test_database_outage.py.
+        while True:
+            code = await _open_and_work(app, context, queues, concurrency, stop)
+            if code is not DATABASE_LOST:
+                return code
+            if not await wait_for_database(settings, stop):
+                return 0  # stopped while waiting
     finally:
         if on_signals:
             for signum in STOP_SIGNALS:
@@ -72,8 +81,26 @@ async def run_worker(settings: Settings, *, queues: Sequence[str] | None = None,
         await engine.dispose()
 
 
+async def _open_and_work(app: procrastinate.App, context: JobContext, queues: list[str],
+                         concurrency: int | None, stop: asyncio.Event) -> int | object:
+    """Work until stopped (0), a failure (1), or the loss of the database (DATABASE_LOST)."""
+    try:
+        await app.open_async()
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        log.warning("database unreachable; the job worker waits for it", error=str(exc))
+        # A pool that failed to open stays in the connector; the next open needs it gone.
+        await app.close_async()
+        return DATABASE_LOST
+    try:
+        return await _work(app, context, queues, concurrency, stop)
+    finally:
+        await app.close_async()
+
+
 async def _work(app: procrastinate.App, context: JobContext, queues: list[str],
-                concurrency: int | None, stop: asyncio.Event) -> int:
+                concurrency: int | None, stop: asyncio.Event) -> int | object:
     settings = context.settings
     workers = [asyncio.create_task(app.run_worker_async(
         queues=[queue], name=queue,
@@ -90,10 +117,14 @@ async def _work(app: procrastinate.App, context: JobContext, queues: list[str],
     log.info("job worker started", queues=queues, concurrency=concurrency or "per queue")
     stopping = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopping, *workers], return_when=asyncio.FIRST_COMPLETED)
-    # A queue's worker ends by itself only when it failed (the database went away): stop the
-    # others and exit non-zero, so that the supervisor starts a fresh process.
+    # A queue's worker ends by itself only when it failed. The database gone: the others are
+    # failing too; stop them all and start again once it answers. Anything else: exit non-zero,
+    # so that the supervisor starts a fresh process.
     failed = stopping not in done
-    if failed:
+    lost = failed and _database_lost([task for task in workers if task in done])
+    if lost:
+        log.warning("a queue worker lost the database; restarting the queues once it answers")
+    elif failed:
         log.error("a queue worker stopped unexpectedly; stopping the process")
     else:
         log.info("stopping: running jobs get their grace period, then go back to the queue",
@@ -104,7 +135,15 @@ async def _work(app: procrastinate.App, context: JobContext, queues: list[str],
         worker.cancel()  # procrastinate's graceful stop: no new jobs, wait, then release
     await asyncio.gather(watcher, stopping, *workers, return_exceptions=True)
     log.info("job worker stopped")
-    return 1 if failed else 0
+    return DATABASE_LOST if lost else 1 if failed else 0
+
+
+def _database_lost(ended: list[asyncio.Task]) -> bool:
+    """Whether the queue workers that ended did so because the database went away: their error
+    says so, or they stopped cleanly, which procrastinate does when a connection of its side
+    tasks (LISTEN, heartbeat) failed; with the database down it raises instead, from a query."""
+    errors = [task.exception() for task in ended if not task.cancelled()]
+    return all(error is None or database_unavailable(error) for error in errors)
 
 
 async def _stop_at_end_of(stream: TextIO, stop: asyncio.Event) -> None:
