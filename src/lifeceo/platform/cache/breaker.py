@@ -6,7 +6,13 @@ from enum import StrEnum
 
 import structlog
 
+from lifeceo.platform.observability.loop_lag import LaggedTimeout
+
 log = structlog.get_logger(__name__)
+# A call given up while the event loop itself lagged says nothing about Redis as long as other
+# calls still get answers; once none has for this long, such failures count too (Redis may hang
+# while the loop is busy).
+UNANSWERED_SECONDS = 1.0
 
 
 class BreakerState(StrEnum):
@@ -16,9 +22,11 @@ class BreakerState(StrEnum):
 
 
 class CircuitBreaker:
-    """Opens after `failures` consecutive failures. While open, the owner runs probes `probe_delay()`
-    apart (doubling up to the maximum); one successful probe closes it. Requests never probe: a
-    request must not pay a Redis timeout to discover that Redis is still down."""
+    """Opens after `failures` consecutive failures, not counting calls that waited on a lagging
+    event loop while Redis still answered others (LaggedTimeout). While open, the owner runs
+    probes `probe_delay()` apart (doubling up to the maximum); one successful probe closes it.
+    Requests never probe: a request must not pay a Redis timeout to discover that Redis is still
+    down."""
 
     def __init__(self, *, name: str, failures: int, probe_seconds: float, probe_max_seconds: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -30,6 +38,7 @@ class CircuitBreaker:
         self.state = BreakerState.CLOSED
         self.consecutive_failures = 0
         self.opened_at: float | None = None
+        self.answered_at = clock()
         self._failed_probes = 0
 
     @property
@@ -37,13 +46,18 @@ class CircuitBreaker:
         return self.state is BreakerState.CLOSED
 
     def record_success(self) -> None:
+        self.answered_at = self._clock()
         if self.closed:
             self.consecutive_failures = 0
 
-    def record_failure(self, error: BaseException, *, force: bool = False) -> bool:
+    def record_failure(self, error: BaseException, *, force: bool = False,
+                       loop_lag_seconds: float = 0.0) -> bool:
         """Count a failure; True when this one opened the circuit (the owner starts probing).
-        `force` opens it at once."""
+        `force` opens it at once; `loop_lag_seconds` is the recent lag, for the log line."""
         if not self.closed:
+            return False
+        if (isinstance(error, LaggedTimeout) and not force
+                and self._clock() - self.answered_at < UNANSWERED_SECONDS):
             return False
         self.consecutive_failures += 1
         if self.consecutive_failures < self.failure_threshold and not force:
@@ -53,7 +67,8 @@ class CircuitBreaker:
         self._failed_probes = 0
         # The one line an outage produces; requests served meanwhile log nothing.
         log.warning("circuit opened", breaker=self.name, failures=self.consecutive_failures,
-                    error=f"{type(error).__name__}: {error}")
+                    error=f"{type(error).__name__}: {error}",
+                    loop_lag_ms=round(loop_lag_seconds * 1000, 1))
         return True
 
     def probe_delay(self) -> float:
@@ -68,6 +83,7 @@ class CircuitBreaker:
         self._failed_probes += 1
 
     def probe_succeeded(self) -> None:
+        self.answered_at = self._clock()
         outage = None if self.opened_at is None else round(self._clock() - self.opened_at, 3)
         self.state = BreakerState.CLOSED
         self.consecutive_failures = 0

@@ -13,6 +13,7 @@ from lifeceo.platform.cache.breaker import CircuitBreaker
 from lifeceo.platform.cache.invalidation import Invalidation, PendingL2Invalidations
 from lifeceo.platform.cache.redis_tier import REDIS_FAILURES, L2Entry, RedisTier
 from lifeceo.platform.cache.stats import CacheStats
+from lifeceo.platform.observability import loop_lag
 
 T = TypeVar("T")
 F = TypeVar("F")
@@ -115,7 +116,8 @@ class GuardedL2:
         self._failed(error, force=True)
 
     def _failed(self, error: BaseException, *, force: bool = False) -> None:
-        if self.breaker.record_failure(error, force=force):
+        if self.breaker.record_failure(error, force=force,
+                                       loop_lag_seconds=loop_lag.monitor().recent()):
             self._probe = asyncio.get_running_loop().create_task(self._probe_until_closed())
 
     async def _probe_until_closed(self) -> None:

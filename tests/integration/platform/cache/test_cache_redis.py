@@ -168,3 +168,24 @@ async def test_too_many_missed_invalidations_drop_the_whole_generation(caches, r
     await eventually(reader_moved_on)
     assert await (await caches()).get("users:profile:1") is MISSING
     admin.close()
+
+
+async def test_a_blocked_event_loop_is_not_a_redis_outage(caches, breaker_events):
+    writer, reader = await caches(), await caches()
+    keys = [f"posts:item:{n}" for n in range(60)]
+    for key in keys:
+        await writer.set(key, {"key": key}, ttl=60)
+    block_seconds = 4 * reader._l2.redis.timeout  # the production timeout unless overridden
+
+    async def block_the_loop() -> None:
+        await asyncio.sleep(0)  # once the reads have been sent
+        time.sleep(block_seconds)  # password hashing, a large JSON body, a GC pause
+
+    # Three rounds of twenty L2 reads, each round outlasting the timeout on a healthy Redis.
+    for first in range(0, len(keys), 20):
+        round_keys = keys[first:first + 20]
+        *values, _ = await asyncio.gather(*(reader.get(key) for key in round_keys),
+                                          block_the_loop())
+        assert values == [{"key": key} for key in round_keys]
+    assert reader.l2_state == "closed"
+    assert breaker_events() == []

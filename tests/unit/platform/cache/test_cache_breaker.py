@@ -2,8 +2,9 @@ import logging
 
 import pytest
 
-from lifeceo.platform.cache.breaker import BreakerState, CircuitBreaker
+from lifeceo.platform.cache.breaker import UNANSWERED_SECONDS, BreakerState, CircuitBreaker
 from lifeceo.platform.observability.logging import configure_logging
+from lifeceo.platform.observability.loop_lag import LaggedTimeout
 
 
 @pytest.fixture
@@ -48,3 +49,22 @@ def test_probes_back_off_to_the_maximum_then_close_with_one_log_line(breaker_log
     assert breaker_log() == ["circuit opened", "circuit closed"]
     breaker.record_failure(TimeoutError(), force=True)
     assert breaker.probe_delay() == 0.5  # a new outage starts probing quickly again
+
+
+def test_a_call_given_up_on_a_lagging_loop_counts_only_once_redis_answers_nobody(breaker_log):
+    now = [100.0]
+    breaker = CircuitBreaker(name="test", failures=3, probe_seconds=0.5, probe_max_seconds=5,
+                             clock=lambda: now[0])
+    breaker.record_success()
+    lagged = LaggedTimeout(0.3)
+    # Other calls still get answers: the loop, not Redis, kept these waiting.
+    for _ in range(10):
+        assert not breaker.record_failure(lagged)
+        now[0] += 0.05
+        breaker.record_success()
+    assert breaker.closed and breaker.consecutive_failures == 0
+    # Nothing answered for over a second: Redis may hang behind the busy loop.
+    now[0] += UNANSWERED_SECONDS
+    assert not breaker.record_failure(lagged) and not breaker.record_failure(lagged)
+    assert breaker.record_failure(lagged, loop_lag_seconds=0.3)
+    assert breaker_log() == ["circuit opened"]
