@@ -25,6 +25,12 @@ PREFIX = "lifeceo:cache"
 CHANNEL = f"{PREFIX}:bus"
 GENERATION_KEY = f"{PREFIX}:generation"
 POOL_SIZE = 16
+# An invalidation that fails opens the breaker (a lost one would let L2 serve stale data), so it
+# waits out a lagging loop far longer than a read, which can fall back to computing the value.
+WRITE_PATIENCE_SECONDS = 5.0
+# redis-py's own timeouts are only a backstop behind wait_for's: they are timed on the same loop,
+# and would expire whenever it is busy elsewhere.
+BACKSTOP_SECONDS = 2 * WRITE_PATIENCE_SECONDS
 
 # Deletes every key listed in each tag's set, then the set. Members are deleted in slices because
 # Lua's unpack() is limited to a few thousand arguments.
@@ -67,9 +73,7 @@ def open_envelope(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
 class RedisTier:
     def __init__(self, url: str, *, timeout_seconds: float) -> None:
         self.timeout = timeout_seconds
-        # redis-py's own timeouts are only a backstop behind wait_for's: they are timed on the
-        # same loop, and would expire whenever it is busy elsewhere.
-        backstop = 2 * timeout_seconds * loop_lag.PATIENCE_TIMEOUTS
+        backstop = max(BACKSTOP_SECONDS, 2 * timeout_seconds * loop_lag.PATIENCE_TIMEOUTS)
         # A small pool, opened before use (`fill_pool`): opening a connection costs a few ms of
         # handshake, so a burst of misses on a cold, unbounded pool blew the 50 ms budget
         # (measured: 20 concurrent first calls took 55-150 ms; warm ones 2-5 ms). A command
@@ -90,8 +94,9 @@ class RedisTier:
         self._invalidate = self.client.register_script(_INVALIDATE)
         self._release = self.client.register_script(_RELEASE)
 
-    async def _bounded(self, call: Awaitable[T]) -> T:
-        return await loop_lag.wait_for(call, self.timeout)
+    async def _bounded(self, call: Awaitable[T], *, write: bool = False) -> T:
+        patience = max(WRITE_PATIENCE_SECONDS, self.timeout) if write else None
+        return await loop_lag.wait_for(call, self.timeout, patience_seconds=patience)
 
     def _key(self, key: str) -> str:
         return f"{PREFIX}:{self.generation}:k:{key}"
@@ -133,12 +138,13 @@ class RedisTier:
 
     async def delete(self, keys: Sequence[str]) -> None:
         if keys:
-            await self._bounded(self.client.delete(*(self._key(key) for key in keys)))
+            await self._bounded(self.client.delete(*(self._key(key) for key in keys)), write=True)
 
     async def invalidate(self, tags: Sequence[str]) -> int:
         if not tags:
             return 0
-        return await self._bounded(self._invalidate(keys=[self._tag(tag) for tag in tags]))
+        return await self._bounded(self._invalidate(keys=[self._tag(tag) for tag in tags]),
+                                   write=True)
 
     async def acquire_lock(self, key: str, *, ttl: float) -> str | None:
         token = secrets.token_hex(8)
@@ -166,8 +172,8 @@ class RedisTier:
 
     async def fill_pool(self) -> None:
         """Open (or, after a restart, reopen) every pooled connection, off the request path."""
-        async with asyncio.timeout(max(self.timeout, 1.0)):
-            await asyncio.gather(*(self.client.ping() for _ in range(POOL_SIZE)))
+        await loop_lag.wait_for(asyncio.gather(*(self.client.ping() for _ in range(POOL_SIZE))),
+                                max(self.timeout, 1.0))
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -18,10 +18,10 @@ T = TypeVar("T")
 TICK_SECONDS = 0.01
 # Ticks kept: the last few seconds, longer than any timeout the callers use.
 HISTORY_TICKS = 500
-# A timeout counts as Redis's when the loop was never later than this share of it meanwhile.
-LAG_SHARE = 0.2
-# However late the loop runs, a call is given up after this many timeouts.
+# However late the loop runs, a call is given up after this many timeouts (unless told otherwise).
 PATIENCE_TIMEOUTS = 8
+# A remaining budget this small is spent (each window's wake-up overshoots by a fraction of this).
+MIN_WAIT_SECONDS = 0.001
 
 
 class LaggedTimeout(TimeoutError):
@@ -48,17 +48,25 @@ class LoopLag:
             woke = time.monotonic()
             self._ticks.append((woke, max(0.0, woke - self._due)))
 
-    def worst_since(self, since: float) -> float:
-        """The longest the loop kept something waiting within [since, now], in seconds."""
+    def _lags_since(self, since: float) -> list[float]:
+        """The delays within [since, now]: each tick's, and the one overdue now."""
         if self._task.done():  # stopped: nothing known, nothing excused
-            return 0.0
+            return []
         now = time.monotonic()
-        worst = min(max(0.0, now - self._due), now - since)
+        lags = [min(max(0.0, now - self._due), now - since)]
         for woke, lag in reversed(self._ticks):
             if woke <= since:
                 break
-            worst = max(worst, min(lag, woke - since))
-        return worst
+            lags.append(min(lag, woke - since))
+        return lags
+
+    def worst_since(self, since: float) -> float:
+        """The longest the loop kept something waiting within [since, now], in seconds."""
+        return max(self._lags_since(since), default=0.0)
+
+    def busy_since(self, since: float) -> float:
+        """How much of [since, now] the loop spent late, on other work, in seconds."""
+        return sum(self._lags_since(since))
 
     def recent(self) -> float:
         """The worst lag of the last second, for the log lines of decisions taken on it."""
@@ -88,27 +96,32 @@ async def stop() -> None:
         await found.stop()
 
 
-async def wait_for(call: Awaitable[T], timeout: float) -> T:
-    """`await call`, raising TimeoutError once the loop was on time for `timeout` without an
-    answer, or LaggedTimeout after PATIENCE_TIMEOUTS timeouts of a loop that kept lagging.
+async def wait_for(call: Awaitable[T], timeout: float, *,
+                   patience_seconds: float | None = None) -> T:
+    """`await call`, raising TimeoutError once the loop has been on time for `timeout` in all
+    without an answer, or LaggedTimeout after `patience_seconds` (PATIENCE_TIMEOUTS timeouts) of
+    a loop that kept lagging.
 
     The call is not cancelled while the loop is the reason it has not finished: cancelling a
     Redis read also drops its connection, and the reconnections slowed the next calls further."""
     lag = monitor()
     task = asyncio.ensure_future(call)
     started = time.monotonic()
-    give_up = started + timeout * PATIENCE_TIMEOUTS
+    give_up = started + (timeout * PATIENCE_TIMEOUTS if patience_seconds is None
+                         else patience_seconds)
+    budget = timeout
     try:
         while True:
             window = time.monotonic()
-            done, _ = await asyncio.wait({task}, timeout=min(timeout, give_up - window))
+            done, _ = await asyncio.wait({task}, timeout=max(0.0, min(budget, give_up - window)))
             if done:
                 return task.result()
-            late = lag.worst_since(window)
-            if late < timeout * LAG_SHARE:
+            now = time.monotonic()
+            budget -= max(0.0, now - window - lag.busy_since(window))
+            if budget < MIN_WAIT_SECONDS:
                 raise TimeoutError(f"no answer in {timeout * 1000:.0f} ms")
-            if time.monotonic() >= give_up:
-                raise LaggedTimeout(late)
+            if now >= give_up:
+                raise LaggedTimeout(lag.worst_since(started))
     finally:
         if not task.done():
             task.cancel()

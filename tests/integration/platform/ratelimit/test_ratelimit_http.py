@@ -4,6 +4,7 @@ own application has them off: it registers hundreds of users from one address)."
 import asyncio
 import logging
 import re
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -283,6 +284,17 @@ async def test_a_blocked_event_loop_is_not_a_redis_outage(limited, redis_server,
     assert limiter.shared and limiter_log.count("Redis does not answer") == 0
     # Counted where the other process counts: the quota is spent there too.
     assert not (await second.app.state.rate_limiter.hit("auth", "ip:203.0.113.9")).allowed
+
+    # A Redis that hangs while the loop is on time is still an outage, found within the timeout.
+    redis_server.process.send_signal(signal.SIGSTOP)
+    try:
+        hung = time.monotonic()
+        await limiter.hit("auth", "ip:203.0.113.10")
+        waited = time.monotonic() - hung
+        assert not limiter.shared and waited < 4 * limiter_module.REDIS_TIMEOUT_SECONDS
+        assert limiter_log.count("Redis does not answer") == 1
+    finally:
+        redis_server.process.send_signal(signal.SIGCONT)
 
 
 async def test_while_redis_is_down_the_processes_share_the_security_quotas(limited, redis_server,
