@@ -25,8 +25,11 @@ PREFIX = "lifeceo:cache"
 CHANNEL = f"{PREFIX}:bus"
 GENERATION_KEY = f"{PREFIX}:generation"
 POOL_SIZE = 16
-# An invalidation that fails opens the breaker (a lost one would let L2 serve stale data), so it
-# waits out a lagging loop far longer than a read, which can fall back to computing the value.
+# An invalidation that fails opens the breaker at once (a lost one would let L2 serve stale
+# data), so it waits longer than a read, which can fall back to computing the value: this many
+# timeouts of on-time loop (Redis itself starved of CPU on a saturated machine took over 50 ms),
+# and out a lagging loop for up to WRITE_PATIENCE_SECONDS.
+WRITE_TIMEOUTS = 10
 WRITE_PATIENCE_SECONDS = 5.0
 # redis-py's own timeouts are only a backstop behind wait_for's: they are timed on the same loop,
 # and would expire whenever it is busy elsewhere.
@@ -95,8 +98,10 @@ class RedisTier:
         self._release = self.client.register_script(_RELEASE)
 
     async def _bounded(self, call: Awaitable[T], *, write: bool = False) -> T:
-        patience = max(WRITE_PATIENCE_SECONDS, self.timeout) if write else None
-        return await loop_lag.wait_for(call, self.timeout, patience_seconds=patience)
+        if write:
+            return await loop_lag.wait_for(call, self.timeout * WRITE_TIMEOUTS,
+                                           patience_seconds=WRITE_PATIENCE_SECONDS)
+        return await loop_lag.wait_for(call, self.timeout)
 
     def _key(self, key: str) -> str:
         return f"{PREFIX}:{self.generation}:k:{key}"

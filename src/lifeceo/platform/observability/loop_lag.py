@@ -68,6 +68,11 @@ class LoopLag:
         """How much of [since, now] the loop spent late, on other work, in seconds."""
         return sum(self._lags_since(since))
 
+    def on_time_since(self, since: float) -> float:
+        """How much of [since, now] the loop was on time: the time in which an answer due
+        could have been read."""
+        return max(0.0, time.monotonic() - since - self.busy_since(since))
+
     def recent(self) -> float:
         """The worst lag of the last second, for the log lines of decisions taken on it."""
         return self.worst_since(time.monotonic() - 1.0)
@@ -94,6 +99,10 @@ async def stop() -> None:
     found = _monitors.pop(asyncio.get_running_loop(), None)
     if found is not None:
         await found.stop()
+
+
+def on_time_since(since: float) -> float:
+    return monitor().on_time_since(since)
 
 
 async def wait_for(call: Awaitable[T], timeout: float, *,
@@ -125,3 +134,10 @@ async def wait_for(call: Awaitable[T], timeout: float, *,
     finally:
         if not task.done():
             task.cancel()
+            # Given up: what it ends with (CancelledError, or a gather's error) is nobody's.
+            task.add_done_callback(_discard_outcome)
+
+
+def _discard_outcome(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -30,7 +30,7 @@ log = structlog.get_logger(__name__)
 # the request is counted locally rather than kept waiting (loop_lag.wait_for).
 REDIS_TIMEOUT_SECONDS = 0.25
 # A call given up while the loop itself lagged (LaggedTimeout) is counted locally, but Redis is
-# taken for down only once no call has been answered for this long.
+# taken for down only once no call has been answered for this long of on-time loop.
 UNANSWERED_SECONDS = 1.0
 # While Redis is down one request per interval tries it again, so the others never wait a timeout.
 REDIS_RETRY_SECONDS = 1.0
@@ -151,7 +151,7 @@ class RateLimiter:
     def _redis_failed(self, exc: Exception) -> None:
         now = time.monotonic()
         if (isinstance(exc, loop_lag.LaggedTimeout) and not self._redis_down
-                and now - self._answered_at < UNANSWERED_SECONDS):
+                and loop_lag.on_time_since(self._answered_at) < UNANSWERED_SECONDS):
             return
         self._retry_redis_at = now + REDIS_RETRY_SECONDS
         if not self._redis_down:
