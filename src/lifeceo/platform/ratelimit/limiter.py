@@ -5,9 +5,9 @@ While Redis is down, the security policies (SECURITY_POLICIES) give each process
 the quota, `quota // processes` (0: refused), so the deployment as a whole admits no more than the
 quota during the outage; the other policies give each process the whole quota, as does every
 policy without LIFECEO_REDIS_URL, where a client may get up to the quota times the number of
-workers. A PostgreSQL counter would be exact there too, but would add a write
-transaction to every API request of the default deployment; Redis is the shared store we ask
-production to run."""
+workers. A PostgreSQL counter would be exact there too, but would add a write transaction to
+every API request of the default deployment; Redis is the shared store we ask production to
+run."""
 
 import math
 import time
@@ -70,7 +70,6 @@ class RateLimiter:
                  processes: int = 1) -> None:
         """`processes`: how many count while Redis is down, across the deployment."""
         self.policies = policies
-        self.processes = processes
         self._outage_policies = {name: outage_share(policy, processes)
                                  for name, policy in policies.items()}
         self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
