@@ -40,7 +40,7 @@ from lifeceo.platform.httpcache import (
     PurgeOnWriteMiddleware,
     purger_for,
 )
-from lifeceo.platform.observability import metrics_app
+from lifeceo.platform.observability import loop_lag, metrics_app
 from lifeceo.platform.observability.errors import (
     configure_error_reporting,
     install_error_reporting,
@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         started = time.monotonic()
+        # Before anything that calls Redis: a timeout there counts only if this loop was on time.
+        loop_lag.monitor()
         engine = create_engine(settings, settings.database_url)
         instrument_engine(engine)
         app.state.settings = settings
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
             if app.state.rate_limiter is not None:
                 await app.state.rate_limiter.close()
+            await loop_lag.stop()
 
     app = FastAPI(
         title="lifeceo",

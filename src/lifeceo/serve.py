@@ -44,6 +44,9 @@ def serve(options: ServeOptions, console: Console) -> int:
     # Until uvicorn's supervisor installs its handlers, SIGTERM must unwind through the finally
     # blocks (stopping PostgreSQL) instead of killing the process where it stands.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # The workers inherit it: the rate limiter divides the security quotas among them while Redis
+    # is down, so it must know how many there are (`--workers` may differ from LIFECEO_WORKERS).
+    os.environ["LIFECEO_WORKERS"] = str(1 if options.reload else options.workers)
     try:
         return _serve(settings, options, console)
     except KeyboardInterrupt:

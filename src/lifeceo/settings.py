@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # Rate limits (lifeceo.platform.ratelimit), in the `limits` notation; numbers from the
     # platform this project re-implements.
     ratelimit_enabled: bool = True
+    # Processes counting rate limits in the whole deployment (every node's web workers). While
+    # Redis is down each counts alone and gets 1/this of the auth, registration and password-reset
+    # quotas, so that together they admit no more than the quota. Unset: this node's workers.
+    ratelimit_processes: int | None = Field(default=None, ge=1)
     ratelimit_auth: str = "5/15minutes"
     ratelimit_registration: str = "3/hour"
     ratelimit_password_reset: str = "3/hour"

@@ -6,7 +6,14 @@ from enum import StrEnum
 
 import structlog
 
+from lifeceo.platform.observability import loop_lag
+from lifeceo.platform.observability.loop_lag import LaggedTimeout
+
 log = structlog.get_logger(__name__)
+# A call given up while the event loop itself lagged says nothing about Redis as long as calls
+# still get answers; once none has for this long of on-time loop, such failures count too (Redis
+# may hang while the loop is busy). On-time: a loop stalled for seconds answers nothing either.
+UNANSWERED_SECONDS = 1.0
 
 
 class BreakerState(StrEnum):
@@ -16,12 +23,17 @@ class BreakerState(StrEnum):
 
 
 class CircuitBreaker:
-    """Opens after `failures` consecutive failures. While open, the owner runs probes `probe_delay()`
-    apart (doubling up to the maximum); one successful probe closes it. Requests never probe: a
-    request must not pay a Redis timeout to discover that Redis is still down."""
+    """Opens after `failures` consecutive failures of calls made one after the other (calls in
+    flight together fail together, on one stall: that is one failure), not counting calls that
+    waited on a lagging event loop while Redis still answered (LaggedTimeout). While open, the
+    owner runs
+    probes `probe_delay()` apart (doubling up to the maximum); one successful probe closes it.
+    Requests never probe: a request must not pay a Redis timeout to discover that Redis is still
+    down."""
 
     def __init__(self, *, name: str, failures: int, probe_seconds: float, probe_max_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_time_since: Callable[[float], float] | None = None) -> None:
         self.name = name
         self.failure_threshold = failures
         self.probe_seconds = probe_seconds
@@ -30,6 +42,10 @@ class CircuitBreaker:
         self.state = BreakerState.CLOSED
         self.consecutive_failures = 0
         self.opened_at: float | None = None
+        self.answered_at = clock()
+        self._failed_at = float("-inf")
+        # How long the event loop has been on time since a moment.
+        self._on_time_since = on_time_since or loop_lag.on_time_since
         self._failed_probes = 0
 
     @property
@@ -37,14 +53,24 @@ class CircuitBreaker:
         return self.state is BreakerState.CLOSED
 
     def record_success(self) -> None:
+        self.answered_at = self._clock()
         if self.closed:
             self.consecutive_failures = 0
 
-    def record_failure(self, error: BaseException, *, force: bool = False) -> bool:
-        """Count a failure; True when this one opened the circuit (the owner starts probing).
-        `force` opens it at once."""
+    def record_failure(self, error: BaseException, *, force: bool = False,
+                       started_at: float | None = None, loop_lag_seconds: float = 0.0) -> bool:
+        """Count a failure of a call made at `started_at`; True when this one opened the circuit
+        (the owner starts probing). `force` opens it at once; `loop_lag_seconds` is the recent
+        lag, for the log line."""
         if not self.closed:
             return False
+        if not force:
+            if started_at is not None and started_at < self._failed_at:
+                return False  # in flight with the failure counted last
+            if (isinstance(error, LaggedTimeout)
+                    and self._on_time_since(self.answered_at) < UNANSWERED_SECONDS):
+                return False
+        self._failed_at = self._clock()
         self.consecutive_failures += 1
         if self.consecutive_failures < self.failure_threshold and not force:
             return False
@@ -53,7 +79,8 @@ class CircuitBreaker:
         self._failed_probes = 0
         # The one line an outage produces; requests served meanwhile log nothing.
         log.warning("circuit opened", breaker=self.name, failures=self.consecutive_failures,
-                    error=f"{type(error).__name__}: {error}")
+                    error=f"{type(error).__name__}: {error}",
+                    loop_lag_ms=round(loop_lag_seconds * 1000, 1))
         return True
 
     def probe_delay(self) -> float:
@@ -68,6 +95,7 @@ class CircuitBreaker:
         self._failed_probes += 1
 
     def probe_succeeded(self) -> None:
+        self.answered_at = self._clock()
         outage = None if self.opened_at is None else round(self._clock() - self.opened_at, 3)
         self.state = BreakerState.CLOSED
         self.consecutive_failures = 0

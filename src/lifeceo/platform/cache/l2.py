@@ -13,6 +13,7 @@ from lifeceo.platform.cache.breaker import CircuitBreaker
 from lifeceo.platform.cache.invalidation import Invalidation, PendingL2Invalidations
 from lifeceo.platform.cache.redis_tier import REDIS_FAILURES, L2Entry, RedisTier
 from lifeceo.platform.cache.stats import CacheStats
+from lifeceo.platform.observability import loop_lag
 
 T = TypeVar("T")
 F = TypeVar("F")
@@ -47,12 +48,13 @@ class GuardedL2:
         the breaker on this one failure: used where a lost write would let L2 serve stale data."""
         if not self.breaker.closed:
             return fallback
+        started = time.monotonic()
         try:
             result = await op()
         except REDIS_FAILURES as exc:
             if namespace:
                 self._stats.count(namespace, "l2", "errors")
-            self._failed(exc, force=trip)
+            self._failed(exc, force=trip, started_at=started)
             return fallback
         self.breaker.record_success()
         return result
@@ -114,8 +116,10 @@ class GuardedL2:
     def trip(self, error: BaseException) -> None:
         self._failed(error, force=True)
 
-    def _failed(self, error: BaseException, *, force: bool = False) -> None:
-        if self.breaker.record_failure(error, force=force):
+    def _failed(self, error: BaseException, *, force: bool = False,
+                started_at: float | None = None) -> None:
+        if self.breaker.record_failure(error, force=force, started_at=started_at,
+                                       loop_lag_seconds=loop_lag.monitor().recent()):
             self._probe = asyncio.get_running_loop().create_task(self._probe_until_closed())
 
     async def _probe_until_closed(self) -> None:

@@ -13,7 +13,8 @@ def rate_limiter_for(settings: Settings) -> RateLimiter | None:
     """The application's limiter; None when rate limits are off (the dependencies then pass)."""
     if not limits_enabled(settings):
         return None
-    return RateLimiter(policies_from(settings), redis_url=settings.redis_url)
+    return RateLimiter(policies_from(settings), redis_url=settings.redis_url,
+                       processes=settings.ratelimit_processes or settings.workers)
 
 
 __all__ = ["Quota", "RateLimitHeadersMiddleware", "RateLimiter", "limit_failures", "rate_limit",

@@ -1,15 +1,17 @@
 """Sliding-window counters shared by every worker and node through Redis, and counted in this
 process while Redis does not answer.
 
-Without LIFECEO_REDIS_URL every worker process counts alone, so a client may get up to the quota
-times the number of workers. A PostgreSQL counter would be exact there too, but would add a write
-transaction to every API request of the default deployment; Redis is the shared store we ask
-production to run."""
+While Redis is down, the security policies (SECURITY_POLICIES) give each process only its share of
+the quota, `quota // processes` (0: refused), so the deployment as a whole admits no more than the
+quota during the outage; the other policies give each process the whole quota, as does every
+policy without LIFECEO_REDIS_URL, where a client may get up to the quota times the number of
+workers. A PostgreSQL counter would be exact there too, but would add a write transaction to
+every API request of the default deployment; Redis is the shared store we ask production to
+run."""
 
-import asyncio
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 from limits.aio.storage import MemoryStorage, RedisStorage
@@ -19,12 +21,17 @@ from redis.asyncio import ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from lifeceo.platform.ratelimit.policies import Policy
+from lifeceo.platform.observability import loop_lag
+from lifeceo.platform.ratelimit.policies import SECURITY_POLICIES, Policy
 
 log = structlog.get_logger(__name__)
 # The counting script answers in well under a millisecond on a LAN; the margin is for an event loop
-# busy with other requests. Past it the request is counted locally rather than kept waiting.
+# busy with other requests. Past it, with the loop on time meanwhile, Redis is taken for down and
+# the request is counted locally rather than kept waiting (loop_lag.wait_for).
 REDIS_TIMEOUT_SECONDS = 0.25
+# A call given up while the loop itself lagged (LaggedTimeout) is counted locally, but Redis is
+# taken for down only once no call has been answered for this long of on-time loop.
+UNANSWERED_SECONDS = 1.0
 # While Redis is down one request per interval tries it again, so the others never wait a timeout.
 REDIS_RETRY_SECONDS = 1.0
 KEY_PREFIX = "lifeceo:ratelimit"
@@ -49,23 +56,40 @@ async def _count(limiter: SlidingWindowCounterRateLimiter, policy: Policy, subje
                  max(0, math.ceil(stats.reset_time - time.time())))
 
 
+def outage_share(policy: Policy, processes: int) -> Policy:
+    """The quota one of `processes` counting alone may give: its share of a security policy."""
+    if policy.name not in SECURITY_POLICIES or processes <= 1:
+        return policy
+    item = policy.item
+    return replace(policy, item=type(item)(policy.quota // processes, item.multiples,
+                                           item.namespace))
+
+
 class RateLimiter:
-    def __init__(self, policies: dict[str, Policy], *, redis_url: str | None) -> None:
+    def __init__(self, policies: dict[str, Policy], *, redis_url: str | None,
+                 processes: int = 1) -> None:
+        """`processes`: how many count while Redis is down, across the deployment."""
         self.policies = policies
+        self._outage_policies = {name: outage_share(policy, processes)
+                                 for name, policy in policies.items()}
         self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
         self._pool: ConnectionPool | None = None
         self._shared: SlidingWindowCounterRateLimiter | None = None
         if redis_url:
             # No retries: a failed count is answered locally at once, not after a backoff.
+            # redis-py's own timeouts are only a backstop behind wait_for's, which does not
+            # expire while the loop is busy elsewhere.
+            backstop = 2 * REDIS_TIMEOUT_SECONDS * loop_lag.PATIENCE_TIMEOUTS
             self._pool = ConnectionPool.from_url(
-                redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0))
+                redis_url, socket_timeout=backstop, socket_connect_timeout=backstop,
+                retry=Retry(NoBackoff(), 0))
             storage = RedisStorage(f"async+{redis_url}", implementation="redispy",
                                    connection_pool=self._pool, wrap_exceptions=True,
                                    key_prefix=KEY_PREFIX)
             self._shared = SlidingWindowCounterRateLimiter(storage)
         self._redis_down = False
         self._retry_redis_at = 0.0
+        self._answered_at = time.monotonic()
 
     @property
     def shared(self) -> bool:
@@ -93,14 +117,24 @@ class RateLimiter:
         shared = self._shared_limiter()
         if shared is not None:
             try:
-                async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-                    quota = await _count(shared, policy, subject, cost)
+                quota = await loop_lag.wait_for(_count(shared, policy, subject, cost),
+                                                REDIS_TIMEOUT_SECONDS)
             except (StorageError, TimeoutError) as exc:
                 self._redis_failed(exc)
             else:
                 self._redis_answered()
                 return quota
-        return await _count(self._local, policy, subject, cost)
+        return await self._counted_here(policy, subject, cost)
+
+    async def _counted_here(self, policy: Policy, subject: str, cost: int) -> Quota:
+        if self._shared is None:
+            return await _count(self._local, policy, subject, cost)
+        # Redis is configured, so other processes count too: a security policy gets its share.
+        share = self._outage_policies[policy.name]
+        if share.quota == 0:
+            return Quota(share, allowed=cost <= 0, remaining=0,
+                         reset_seconds=math.ceil(REDIS_RETRY_SECONDS))
+        return await _count(self._local, share, subject, cost)
 
     def _shared_limiter(self) -> SlidingWindowCounterRateLimiter | None:
         if self._shared is None:
@@ -114,13 +148,19 @@ class RateLimiter:
         return self._shared
 
     def _redis_failed(self, exc: Exception) -> None:
-        self._retry_redis_at = time.monotonic() + REDIS_RETRY_SECONDS
+        now = time.monotonic()
+        if (isinstance(exc, loop_lag.LaggedTimeout) and not self._redis_down
+                and loop_lag.on_time_since(self._answered_at) < UNANSWERED_SECONDS):
+            return
+        self._retry_redis_at = now + REDIS_RETRY_SECONDS
         if not self._redis_down:
             self._redis_down = True
             log.warning("rate limits counted per process: Redis does not answer",
-                        error=str(exc) or type(exc).__name__)
+                        error=str(exc) or type(exc).__name__,
+                        loop_lag_ms=round(loop_lag.monitor().recent() * 1000, 1))
 
     def _redis_answered(self) -> None:
+        self._answered_at = time.monotonic()
         if self._redis_down:
             self._redis_down = False
             log.warning("rate limits shared through Redis again")

@@ -10,6 +10,9 @@ from lifeceo.settings import Settings
 # Each name has a `ratelimit_<name>` setting in the `limits` notation ("100/minute").
 POLICY_NAMES = ("api", "auth", "registration", "password_reset", "uploads", "content", "events",
                 "follows", "rum")
+# Brute force and abuse protection: while Redis is down they give each process only its share of
+# the quota, so that the deployment never admits more than the policy.
+SECURITY_POLICIES = frozenset({"auth", "registration", "password_reset"})
 
 
 @dataclass(frozen=True)

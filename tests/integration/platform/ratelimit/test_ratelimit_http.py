@@ -4,6 +4,8 @@ own application has them off: it registers hundreds of users from one address)."
 import asyncio
 import logging
 import re
+import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -264,3 +266,72 @@ async def test_redis_shares_the_counts_and_an_outage_leaves_each_process_countin
         assert limiter_log.count("shared through Redis again") == 2
         ready = (await first.get("/api/health/ready")).json()
         assert ready["checks"]["ratelimit:storage"][0]["status"] == "pass"
+
+
+async def test_a_blocked_event_loop_is_not_a_redis_outage(limited, redis_server, limiter_log):
+    first, second = [await limited(redis_url=redis_server.url) for _ in range(2)]
+    await _sharing([first, second])
+    limiter_log.messages.clear()
+    limiter = first.app.state.rate_limiter
+
+    async def block_the_loop() -> None:
+        await asyncio.sleep(0)  # once the counts have been sent
+        time.sleep(4 * limiter_module.REDIS_TIMEOUT_SECONDS)  # as bursts of password checks did
+
+    *quotas, _ = await asyncio.gather(*(limiter.hit("auth", "ip:203.0.113.9") for _ in range(10)),
+                                      block_the_loop())
+    assert [quota.allowed for quota in quotas].count(True) == 5
+    assert limiter.shared and limiter_log.count("Redis does not answer") == 0
+    # Counted where the other process counts: the quota is spent there too.
+    assert not (await second.app.state.rate_limiter.hit("auth", "ip:203.0.113.9")).allowed
+
+    # A Redis that hangs while the loop is on time is still an outage, found within the timeout.
+    redis_server.process.send_signal(signal.SIGSTOP)
+    try:
+        hung = time.monotonic()
+        await limiter.hit("auth", "ip:203.0.113.10")
+        waited = time.monotonic() - hung
+        assert not limiter.shared and waited < 4 * limiter_module.REDIS_TIMEOUT_SECONDS
+        assert limiter_log.count("Redis does not answer") == 1
+    finally:
+        redis_server.process.send_signal(signal.SIGCONT)
+
+
+async def test_while_redis_is_down_the_processes_share_the_security_quotas(limited, redis_server,
+                                                                          monkeypatch):
+    monkeypatch.setattr(limiter_module, "REDIS_RETRY_SECONDS", 60)  # no reconnection meanwhile
+    # Two applications stand for the two worker processes of the deployment.
+    servers = [await limited(redis_url=redis_server.url, ratelimit_processes=2)
+               for _ in range(2)]
+    await _sharing(servers)
+    async with servers[0].client("203.0.113.2") as setup:
+        await factories.user(setup, "lead")
+    redis_server.stop()
+    wrong = {"username": "lead", "password": "not the password"}
+    failed_logins, registrations = [], []
+    for number, server in enumerate(servers):
+        async with server.client(ADDRESS) as http:
+            failed_logins += [(await http.post(LOGIN, json=wrong)).status_code for _ in range(5)]
+            registrations += [(await http.post(REGISTER, json={
+                "username": f"new{number}{n}", "email": f"new{number}{n}@example.org",
+                "password": factories.PASSWORD})).status_code for n in range(3)]
+    # 5 // 2 failed logins and 3 // 2 registrations per process: 4 and 2, under the quotas.
+    assert failed_logins.count(401) == 4 and set(failed_logins) == {401, 429}
+    assert registrations.count(201) == 2 and set(registrations) == {201, 429}
+    # Other policies keep the whole quota in each process: availability over exactness.
+    async with servers[0].client("203.0.113.3") as http:
+        assert remaining(await http.get("/api/v1/users/nobody"))["api"] == 99
+
+
+async def test_a_process_whose_share_is_nothing_refuses_while_redis_is_down(limited,
+                                                                           redis_server):
+    server = await limited(redis_url=redis_server.url, ratelimit_processes=4)
+    await _sharing([server])
+    redis_server.stop()
+    async with server.client(ADDRESS) as http:
+        refused = await http.post(REGISTER, json={"username": "late", "email": "late@example.org",
+                                                  "password": factories.PASSWORD})
+    # 3 registrations an hour among four processes: none may admit one alone.
+    assert refused.status_code == 429 and refused.json()["policy"] == "registration"
+    assert '"registration";q=0;w=3600' in refused.headers["ratelimit-policy"]
+    assert int(refused.headers["retry-after"]) >= 1
