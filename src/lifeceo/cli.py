@@ -293,7 +293,7 @@ def search_reindex(
 
     Stored documents (posts, events) are rewritten in batches of 1,000 rows, a short
     transaction each; expression indexes are rebuilt with REINDEX CONCURRENTLY; the vocabulary
-    behind suggestions and "did you mean" is refreshed concurrently.
+    behind suggestions and "did you mean" is recounted (writers wait for that step only).
     """
     from rich.progress import (
         BarColumn,
