@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from lifeceo.cli_output import JsonOption, print_json, stdout_console
+
 # Imports of the application stay inside the commands: uvicorn's spawned workers re-import this
 # module (the console script's __main__) before they answer the supervisor's health check, and
 # the full import takes seconds on a busy 2-core machine.
@@ -18,7 +20,7 @@ from rich.console import Console
 app = typer.Typer(name="lifeceo", no_args_is_help=True, add_completion=False,
                   rich_markup_mode="markdown",
                   help="A community platform whose infrastructure is the product.")
-console = Console()
+console = stdout_console()
 errors = Console(stderr=True)
 
 
@@ -207,10 +209,11 @@ def create_admin(
 
 
 @app.command()
-def doctor() -> None:
+def doctor(as_json: JsonOption = False) -> None:
     """Show the effective configuration (secrets masked) and check every dependency.
 
-    Exits 1 if any check fails.
+    Exits 1 if any check fails. `--json`: `{"configuration": {setting: value}, "checks":
+    [{"name", "ok", "detail"}]}`.
     """
     from rich.table import Table
 
@@ -218,16 +221,23 @@ def doctor() -> None:
     from lifeceo.settings import get_settings
 
     settings = get_settings()
-    configuration = Table("setting", "value", title="configuration", title_justify="left")
-    for name, value in checks.effective_configuration(settings).items():
-        configuration.add_row(name, value)
-    console.print(configuration)
+    shown = checks.effective_configuration(settings)
+    if not as_json:
+        configuration = Table("setting", "value", title="configuration", title_justify="left")
+        for name, value in shown.items():
+            configuration.add_row(name, value)
+        console.print(configuration)
     results = checks.run_checks(settings)
-    table = Table("check", "status", "detail", title="checks", title_justify="left")
-    for result in results:
-        table.add_row(result.name, "[green]ok[/green]" if result.ok else "[red]FAIL[/red]",
-                      result.detail)
-    console.print(table)
+    if as_json:
+        print_json({"configuration": shown, "checks": [
+            {"name": result.name, "ok": result.ok, "detail": result.detail}
+            for result in results]})
+    else:
+        table = Table("check", "status", "detail", title="checks", title_justify="left")
+        for result in results:
+            table.add_row(result.name, "[green]ok[/green]" if result.ok else "[red]FAIL[/red]",
+                          result.detail)
+        console.print(table)
     if not all(result.ok for result in results):
         raise typer.Exit(1)
 
@@ -293,7 +303,7 @@ def search_reindex(
 
     Stored documents (posts, events) are rewritten in batches of 1,000 rows, a short
     transaction each; expression indexes are rebuilt with REINDEX CONCURRENTLY; the vocabulary
-    behind suggestions and "did you mean" is refreshed concurrently.
+    behind suggestions and "did you mean" is recounted (writers wait for that step only).
     """
     from rich.progress import (
         BarColumn,
@@ -324,8 +334,16 @@ flags_app = typer.Typer(no_args_is_help=True, help="Feature flags, changed at ru
 app.add_typer(flags_app, name="flags")
 
 
-def _print_flags(flags) -> None:
+def _print_flags(flags, *, as_json: bool, single: bool = False) -> None:
+    """A table, or the admin API's representation of each flag (one object when `single`)."""
     from rich.table import Table
+
+    if as_json:
+        from lifeceo.platform.flags.schemas import Flag
+
+        shown = [Flag.model_validate(flag).model_dump(mode="json") for flag in flags]
+        print_json(shown[0] if single else shown)
+        return
 
     table = Table("key", "enabled", "killed", "rollout %", "groups", "depends on", "client",
                   "version", title="feature flags", title_justify="left")
@@ -338,13 +356,13 @@ def _print_flags(flags) -> None:
 
 
 @flags_app.command("list")
-def flags_list() -> None:
+def flags_list(as_json: JsonOption = False) -> None:
     """Every flag with its state (the ten platform flags are created if missing)."""
     from lifeceo.platform.flags import control
     from lifeceo.settings import get_settings
 
     with database() as url:
-        _print_flags(asyncio.run(control.list_flags(get_settings(), url)))
+        _print_flags(asyncio.run(control.list_flags(get_settings(), url)), as_json=as_json)
 
 
 @flags_app.command("set")
@@ -354,6 +372,7 @@ def flags_set(
     rollout: Annotated[float | None, typer.Option(help="Percentage 0-100, two decimals.")] = None,
     groups: Annotated[str | None, typer.Option(
         help="Comma-separated groups; an empty string clears them.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Change a flag; every running process applies it within a second. Audited as "cli"."""
     from pydantic import ValidationError
@@ -379,7 +398,7 @@ def flags_set(
             flag = asyncio.run(control.set_flag(get_settings(), url, key=key, changes=body))
         except LifeceoError as exc:
             raise fail(str(exc)) from None
-    _print_flags([flag])
+    _print_flags([flag], as_json=as_json, single=True)
 
 
 @flags_app.command("kill")
@@ -387,6 +406,7 @@ def flags_kill(
     key: Annotated[str, typer.Argument(help="The flag to turn off for everyone.")],
     clear: Annotated[bool, typer.Option(
         "--clear", help="Clear the kill switch instead.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Kill switch: the flag is off for everyone at once, whatever its settings, until cleared."""
     from lifeceo.errors import LifeceoError
@@ -398,7 +418,7 @@ def flags_kill(
             flag = asyncio.run(control.kill_flag(get_settings(), url, key=key, killed=not clear))
         except LifeceoError as exc:
             raise fail(str(exc)) from None
-    _print_flags([flag])
+    _print_flags([flag], as_json=as_json, single=True)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ schedule("prune-jobs", cron="17 * * * *")
 schedule("cleanup-old-data", cron="0 3 * * *")
 schedule("calculate-trending", cron="0 * * * *")
 schedule("analytics-aggregate", cron="5 * * * *")
-# New public words reach did-you-mean and suggestions within this quarter hour.
-schedule("refresh-search-terms", cron="*/15 * * * *")
+# Words reach did-you-mean and suggestions with the write's commit; folding their changes each
+# minute keeps the pending changes that every correction also reads to a minute of writes.
+schedule("refresh-search-terms", cron="* * * * *")
 # Metrics history: each minute's 1 min and 1 h rollups (a chart of the last hour is at most a
 # minute behind); expiry hourly, a small delete each time.
 schedule("metrics-rollup", cron="* * * * *")

@@ -12,5 +12,6 @@ from lifeceo.platform.db.base import Base
 from lifeceo.platform.flags import models as flags_models  # noqa: F401
 from lifeceo.platform.observability import history_models  # noqa: F401
 from lifeceo.platform.queue import models as queue_models  # noqa: F401
+from lifeceo.platform.search import models as search_models  # noqa: F401
 
 __all__ = ["Base"]

@@ -24,10 +24,8 @@ SECRET = "do-not-print-this-secret-key"
 
 
 @pytest.fixture
-def run(monkeypatch):
+def run():
     """Invoke a command in-process with extra environment; settings are re-read each time."""
-    # Wide enough that no table cell wraps a URL or a secret across lines.
-    monkeypatch.setattr(cli.console, "width", 250)
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
 

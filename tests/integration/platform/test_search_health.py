@@ -13,18 +13,25 @@ async def test_readiness_reports_search(client):
     assert (vocabulary["status"], vocabulary["observedUnit"]) == ("pass", "terms")
 
 
-async def test_an_unbuilt_vocabulary_is_a_warning_not_a_failure(client, app):
+async def test_unfolded_vocabulary_changes_are_a_warning_not_a_failure(client, app):
+    from lifeceo.platform.search.health import MAX_PENDING_CHANGES
+
     async with app.state.engine.begin() as connection:
-        await connection.execute(text("REFRESH MATERIALIZED VIEW search_terms WITH NO DATA"))
+        await connection.execute(text(
+            "INSERT INTO search_term_changes (term, delta)"
+            " SELECT 'zzpending' || n, 1 FROM generate_series(0, :count) AS n"),
+            {"count": MAX_PENDING_CHANGES})
     try:
         response = await client.get("/api/health/ready")
         [vocabulary] = response.json()["checks"]["search:vocabulary"]
         assert vocabulary["status"] == "warn"
-        assert "lifeceo search reindex" in vocabulary["output"]
+        assert "refresh-search-terms" in vocabulary["output"]
         assert response.status_code == 200
     finally:
         async with app.state.engine.begin() as connection:
-            await connection.execute(text("REFRESH MATERIALIZED VIEW search_terms"))
+            await connection.execute(text("SELECT lifeceo_search_terms_fold()"))
+            await connection.execute(text(
+                "DELETE FROM search_term_counts WHERE term LIKE 'zzpending%'"))
 
 
 def _count(kind: str, outcome: str) -> float:

@@ -18,7 +18,7 @@ BATCH_ROWS = 1000
 async def reindex(settings: Settings, url: str, *, kinds: Iterable[str],
                   progress: Progress) -> dict[str, int]:
     """Stored documents rewritten batch by batch, expression indexes rebuilt CONCURRENTLY,
-    then the vocabulary refreshed CONCURRENTLY: readers and writers never wait for long."""
+    then the vocabulary recounted: readers never wait, writers only for the recount."""
     engine = create_engine(settings, url)
     sessionmaker = create_sessionmaker(engine)
     done: dict[str, int] = {}
@@ -44,7 +44,7 @@ async def reindex(settings: Settings, url: str, *, kinds: Iterable[str],
             progress.update(task, total=total, completed=total)
         task = progress.add_task("vocabulary", total=1)
         async with engine.begin() as connection:
-            await postgres_search_index.refresh_vocabulary(connection)
+            await postgres_search_index.rebuild_vocabulary(connection)
         progress.update(task, completed=1)
     finally:
         await engine.dispose()

@@ -1,9 +1,15 @@
-"""The per-process tier: serialised entries bounded by count and bytes, with TTL and LRU order."""
+"""The per-process tier: serialised entries bounded by count and by the memory they occupy, with
+TTL and LRU order."""
 
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from sys import getsizeof
+
+# CPython's OrderedDict links each key in a node of four words (Objects/odictobject.c) that
+# sys.getsizeof(the dict) does not count.
+_ORDER_NODE_BYTES = 32
 
 
 @dataclass(slots=True)
@@ -15,8 +21,14 @@ class L1Entry:
 
 
 class L1Store:
-    """An LRU map of key -> JSON bytes. Values are kept serialised: the byte bound is exact for the
-    payload (key + value), and no caller can mutate what another caller reads."""
+    """An LRU map of key -> JSON bytes. Values are kept serialised: no caller can mutate what
+    another caller reads.
+
+    `memory_bytes` is the memory the store occupies, as sys.getsizeof reports its objects: each
+    entry's key, value, tags and the entry itself, the tag index and the tables of both maps;
+    within 10 % of what tracemalloc measures (tests/unit/platform/cache/test_cache_l1.py). A
+    store that counted only key + value reported 5.9 MB for 20,000 entries while its process
+    grew by 104 MB, mostly orjson's buffers (see set)."""
 
     def __init__(self, *, max_entries: int, max_bytes: int,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -25,7 +37,13 @@ class L1Store:
         self._clock = clock
         self._entries: OrderedDict[str, L1Entry] = OrderedDict()
         self._by_tag: dict[str, set[str]] = {}
-        self.bytes = 0
+        self._entry_bytes = 0
+        self._index_bytes = 0
+
+    @property
+    def memory_bytes(self) -> int:
+        return (self._entry_bytes + self._index_bytes + getsizeof(self._entries)
+                + getsizeof(self._by_tag))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -52,16 +70,26 @@ class L1Store:
         """Store and return the keys evicted to make room (an entry larger than the whole byte
         budget is not stored: it would evict everything and be evicted next)."""
         self.delete(key)
-        size = len(key.encode()) + len(data)
-        if size > self.max_bytes or self.max_entries <= 0:
+        # A copy of the exact length: orjson.dumps returns bytes in a buffer of at least 4 KiB
+        # (orjson 3.13: 4,098 bytes allocated for a 235-byte document), which the store kept.
+        data = memoryview(data).tobytes()
+        entry = L1Entry(data, self._clock() + ttl, tuple(tags), 0)
+        entry.size = entry_size(key, entry)
+        if entry.size > self.max_bytes or self.max_entries <= 0:
             return []
-        entry = L1Entry(data, self._clock() + ttl, tuple(tags), size)
         self._entries[key] = entry
-        self.bytes += size
+        self._entry_bytes += entry.size
         for tag in entry.tags:
-            self._by_tag.setdefault(tag, set()).add(key)
+            keys = self._by_tag.get(tag)
+            if keys is None:
+                keys = self._by_tag[tag] = set()
+                self._index_bytes += getsizeof(keys)
+            before = getsizeof(keys)
+            keys.add(key)
+            self._index_bytes += getsizeof(keys) - before
         evicted = []
-        while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
+        while self._entries and (len(self._entries) > self.max_entries
+                                 or self.memory_bytes > self.max_bytes):
             oldest = next(iter(self._entries))
             self.delete(oldest)
             evicted.append(oldest)
@@ -71,12 +99,13 @@ class L1Store:
         entry = self._entries.pop(key, None)
         if entry is None:
             return False
-        self.bytes -= entry.size
+        self._entry_bytes -= entry.size
         for tag in entry.tags:
             keys = self._by_tag.get(tag)
             if keys is not None:
-                keys.discard(key)
+                keys.discard(key)  # a set keeps its table when it shrinks: nothing freed
                 if not keys:
+                    self._index_bytes -= getsizeof(keys)
                     del self._by_tag[tag]
         return True
 
@@ -90,7 +119,7 @@ class L1Store:
     def clear(self) -> None:
         self._entries.clear()
         self._by_tag.clear()
-        self.bytes = 0
+        self._entry_bytes = self._index_bytes = 0
 
     def _live(self, key: str) -> L1Entry | None:
         entry = self._entries.get(key)
@@ -98,3 +127,11 @@ class L1Store:
             self.delete(key)
             return None
         return entry
+
+
+def entry_size(key: str, entry: L1Entry) -> int:
+    """The memory of one entry's own objects and its place in the LRU order (the tag index
+    and the maps' tables are counted by the store)."""
+    return (getsizeof(key) + getsizeof(entry.data) + getsizeof(entry)
+            + getsizeof(entry.expires_at) + getsizeof(entry.tags)
+            + sum(getsizeof(tag) for tag in entry.tags) + _ORDER_NODE_BYTES)

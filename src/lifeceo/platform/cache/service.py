@@ -73,7 +73,7 @@ MISSING: Any = _Missing()
 
 class Cache:
     def __init__(self, *, enabled: bool = True, l1_max_entries: int = 20_000,
-                 l1_max_bytes: int = 64 * 1024 * 1024, redis_url: str | None = None,
+                 l1_max_bytes: int = 32 * 1024 * 1024, redis_url: str | None = None,
                  redis_timeout_seconds: float = 0.05, breaker_failures: int = 3,
                  breaker_probe_seconds: float = 0.5, breaker_probe_max_seconds: float = 5.0,
                  stats_min_samples: int = 100, database_url: str | None = None,
@@ -297,7 +297,7 @@ class Cache:
 
     @property
     def l1_bytes(self) -> int:
-        return self._l1.bytes
+        return self._l1.memory_bytes
 
     def bus_status(self) -> dict[str, bool]:
         """Per configured bus, whether its listener is connected."""

@@ -227,9 +227,15 @@ class PostgresSearchIndex:
         for name in document.indexes:
             await connection.execute(text(f'REINDEX INDEX CONCURRENTLY "{name}"'))
 
-    async def refresh_vocabulary(self, connection: AsyncConnection) -> None:
-        """Rebuild search_terms (suggestions, "did you mean") without blocking its readers."""
-        await connection.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY search_terms"))
+    async def fold_vocabulary(self, connection: AsyncConnection) -> int:
+        """Fold the vocabulary changes written since the last fold into its counts (migration
+        0004); readers see the same words before and after. The number of words changed."""
+        return await connection.scalar(text("SELECT lifeceo_search_terms_fold()"))
+
+    async def rebuild_vocabulary(self, connection: AsyncConnection) -> None:
+        """Recount the vocabulary from the documents (after a configuration change); writers of
+        posts, events and people wait for it."""
+        await connection.execute(text("SELECT lifeceo_search_terms_rebuild()"))
 
     async def search(self, session: AsyncSession, document: Document,
                      request: SearchRequest) -> SearchResults:

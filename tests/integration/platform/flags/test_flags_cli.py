@@ -15,8 +15,7 @@ from lifeceo.settings import get_settings
 
 
 @pytest.fixture
-def run(monkeypatch):
-    monkeypatch.setattr(cli.console, "width", 250)
+def run():
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
 
