@@ -84,7 +84,8 @@ async def test_every_kind_of_api_response_carries_the_strict_headers(client):
 async def test_a_304_keeps_the_stored_policy_and_still_says_nosniff(client):
     await factories.user(client, "tagged")
     first = await client.get("/api/v1/users/tagged")
-    again = await client.get("/api/v1/users/tagged", headers={"If-None-Match": first.headers["etag"]})
+    again = await client.get("/api/v1/users/tagged",
+                             headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
     assert_common(again)
     # A cache merges a 304's headers into what it stored (RFC 9111 4.3.4): no policy here that
