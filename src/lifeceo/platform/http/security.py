@@ -46,29 +46,31 @@ class HeaderSets(NamedTuple):
 
     api: RawHeaders
     page: RawHeaders
-    # A route that set its CSP itself keeps it and gets the rest.
-    api_own_policy: RawHeaders
-    page_own_policy: RawHeaders
     not_modified: RawHeaders
 
     @classmethod
     def build(cls, *, hsts: tuple[bytes, bytes] | None) -> "HeaderSets":
         common = COMMON_HEADERS + ([hsts] if hsts else [])
-        api, page = common + [API_REFERRER], common + [PAGE_REFERRER]
-        return cls(api=api + [(CSP, API_POLICY.encode())],
-                   page=page + [(CSP, PAGE_POLICY.encode())],
-                   api_own_policy=api, page_own_policy=page, not_modified=common)
+        return cls(api=common + [API_REFERRER, (CSP, API_POLICY.encode())],
+                   page=common + [PAGE_REFERRER, (CSP, PAGE_POLICY.encode())],
+                   not_modified=common)
 
 
-def _kind(headers: RawHeaders) -> tuple[bool, bool]:
-    """Whether the response is an HTML page, and whether its route set a CSP of its own."""
-    html = has_policy = False
+HSTS = b"strict-transport-security"
+MANAGED = frozenset({name for name, _ in COMMON_HEADERS} | {API_REFERRER[0], CSP, HSTS})
+
+
+def _kind(headers: RawHeaders) -> tuple[bool, set[bytes]]:
+    """Whether the response is an HTML page, and which of our headers its route set itself
+    (a page's own CSP, the media endpoints' nosniff): those are kept, not repeated."""
+    html = False
+    present: set[bytes] = set()
     for name, value in headers:
         if name == b"content-type":
             html = value[:9].lower() == b"text/html"
-        elif name == CSP:
-            has_policy = True
-    return html, has_policy
+        elif name in MANAGED:
+            present.add(name)
+    return html, present
 
 
 class SecurityHeadersMiddleware:
@@ -83,7 +85,7 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, app: ASGIApp, *, hsts_max_age_seconds: int) -> None:
         self.app = app
-        hsts = (b"strict-transport-security", f"max-age={hsts_max_age_seconds}".encode())
+        hsts = (HSTS, f"max-age={hsts_max_age_seconds}".encode())
         self.plain = HeaderSets.build(hsts=None)
         self.https = HeaderSets.build(hsts=hsts)
 
@@ -96,16 +98,17 @@ class SecurityHeadersMiddleware:
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                html, has_policy = _kind(headers)
+                html, present = _kind(headers)
                 if message["status"] == 304:
                     # A 304 carries no Content-Type to choose by, and a cache updates its stored
                     # response with the 304's headers (RFC 9111 4.3.4): a CSP or referrer policy
                     # here could replace a page's with the API's. The stored ones stay.
-                    headers += sets.not_modified
-                elif has_policy:
-                    headers += sets.page_own_policy if html else sets.api_own_policy
+                    added = sets.not_modified
                 else:
-                    headers += sets.page if html else sets.api
+                    added = sets.page if html else sets.api
+                if present:
+                    added = [(name, value) for name, value in added if name not in present]
+                headers += added
                 message = {**message, "headers": headers}
             await send(message)
 
