@@ -30,7 +30,7 @@ from lifeceo.platform.flags.endpoints import router as flags_router
 from lifeceo.platform.health import HealthRegistry
 from lifeceo.platform.health.database import database_check
 from lifeceo.platform.health.endpoints import router as health_router
-from lifeceo.platform.http import problems
+from lifeceo.platform.http import docs, problems, security
 from lifeceo.platform.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from lifeceo.platform.httpcache import (
     CachePolicy,
@@ -162,7 +162,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="A community platform: users, posts, events, feed, notifications, media.",
         lifespan=lifespan,
+        # Served by platform.http.docs from installed files: FastAPI's pages load from a CDN.
+        docs_url=None, redoc_url=None,
     )
+    docs.install(app)
     # Every API request counts against the general quota, the user's when logged in (the token
     # is looked up once per request; the endpoints that need the viewer reuse the answer).
     api = APIRouter(prefix=API_PREFIX, dependencies=[rate_limit("api", viewer=optional_viewer)])
@@ -196,4 +199,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics_app.install(app, settings)
     # Around even that: the request span covers every middleware and the access log line.
     instrument_app(app)
+    # Outside everything, the 500s of Starlette's outermost error handler included.
+    security.install(app, hsts_max_age_seconds=settings.http_hsts_max_age_seconds)
     return app

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     http_stale_if_error_seconds: int = 86_400
     # Varnish instances to purge by surrogate key after writes (comma-separated http URLs).
     varnish_purge_urls: str = ""
+    # Strict-Transport-Security on responses to HTTPS requests (directly, or from a proxy in
+    # forwarded_allow_ips): a year, the least the browsers' preload lists accept. Without
+    # includeSubDomains: other hosts of the domain may not serve HTTPS. 0 tells browsers to forget.
+    http_hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
 
     # Job queues (lifeceo.platform.queue). Inline: `enqueue` runs the job in the enqueuing
     # process right after its transaction commits, no worker, no retries (the test default, and

@@ -34,7 +34,7 @@ async def optional_viewer(request: Request, session: DbSession, cache: AppCache)
     found = await user_service.authenticate(session=session, cache=cache, token=token,
                                             for_write=request.method not in SAFE_METHODS)
     if found is None:
-        raise Unauthorized("The session is unknown, expired or revoked.")
+        raise Unauthorized("The session is unknown, expired or revoked.", invalid_token=True)
     if from_cookie and request.method not in SAFE_METHODS:
         presented = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(presented, csrf_token_for(token)):

@@ -33,6 +33,12 @@ from lifeceo.settings import get_settings
 router = APIRouter(tags=["users"])
 
 
+def secure_cookies(request: Request) -> bool:
+    """Cookies only over HTTPS: the request's own scheme, which uvicorn takes from
+    X-Forwarded-Proto only for a trusted proxy; in production always, whatever a proxy says."""
+    return request.url.scheme == "https" or get_settings().env == "production"
+
+
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=Me,
              dependencies=[rate_limit("registration")])
 async def register(body: Register, session: DbSession):
@@ -42,11 +48,11 @@ async def register(body: Register, session: DbSession):
 
 # Failed logins only, per address: per attempted username would let anyone lock anyone out.
 @router.post("/auth/login", response_model=LoginResult, dependencies=[limit_failures("auth")])
-async def login(body: Login, session: DbSession, response: Response):
+async def login(body: Login, session: DbSession, request: Request, response: Response):
     token, expires_at, user = await user_service.login(session=session, login=body.username,
                                                        password=body.password)
     csrf = csrf_token_for(token)
-    secure = get_settings().env == "production"
+    secure = secure_cookies(request)
     max_age = get_settings().session_ttl_seconds
     response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
                         secure=secure)
@@ -62,8 +68,10 @@ async def logout(user: CurrentUser, request: Request, session: DbSession,
     await user_service.logout(session=session, cache=cache,
                               session_id=request.state.auth_session_id)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
+    # Expired with the attributes of login: the replacement is no weaker than what it replaces.
+    secure = secure_cookies(request)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure)
+    response.delete_cookie(CSRF_COOKIE, samesite="lax", secure=secure)
     return response
 
 

@@ -57,7 +57,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, object]]:
 
 async def on_domain_error(request: Request, exc: LifeceoError) -> Response:
     return problem(exc.status, title=exc.title, detail=exc.detail, instance=request.url.path,
-                   **exc.extensions)
+                   headers=exc.headers, **exc.extensions)
 
 
 async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
