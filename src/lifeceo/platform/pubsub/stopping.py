@@ -15,7 +15,7 @@ import structlog
 # A lost cancel is repeated this soon: the task is then waiting on its next read, where it lands.
 RECANCEL_SECONDS = 0.1
 # A listener's task ends within a loop iteration of its cancel; past this, shutdown goes on.
-STOP_SECONDS = 3.0
+STOP_SECONDS = 2.0
 log = structlog.get_logger(__name__)
 
 
