@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.client import HTTPConnection
 from pathlib import Path
 
 import httpx
@@ -64,18 +65,20 @@ class Server:
             try:
                 if "spawn_main" in " ".join(child.cmdline()):
                     pids.add(child.pid)
-            except psutil.ZombieProcess:
+            except psutil.NoSuchProcess:  # exited meanwhile, or a zombie
                 pass
         return pids
 
-    def job_worker(self) -> int | None:
+    def job_workers(self) -> set[int]:
+        """Live job worker processes (two while a restart retires the old one)."""
+        pids = set()
         for child in psutil.Process(self.process.pid).children():
             try:
                 if "lifeceo.cli worker" in " ".join(child.cmdline()):
-                    return child.pid
-            except psutil.ZombieProcess:
+                    pids.add(child.pid)
+            except psutil.NoSuchProcess:  # exited meanwhile, or a zombie
                 pass
-        return None
+        return pids
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -188,8 +191,8 @@ def test_a_killed_worker_is_replaced_while_the_other_serves(server):
 
 def test_sighup_under_load_replaces_every_worker_and_the_job_worker_without_a_failed_request(
         server):
-    web, job = server.workers(), server.job_worker()
-    assert len(web) == 2 and job is not None
+    web, jobs = server.workers(), server.job_workers()
+    assert len(web) == 2 and len(jobs) == 1
     log_size = server.log.stat().st_size
     with Load(server.url) as load:
         time.sleep(1)  # the clients are all sending
@@ -198,8 +201,9 @@ def test_sighup_under_load_replaces_every_worker_and_the_job_worker_without_a_fa
         while True:
             reload_log = server.log.read_bytes()[log_size:].decode(errors="replace")
             assert "not ready in time" not in reload_log, reload_log[-3000:]
-            current, current_job = server.workers(), server.job_worker()
-            if len(current) == 2 and not current & web and current_job not in (None, job):
+            current, current_jobs = server.workers(), server.job_workers()
+            if len(current) == 2 and not current & web and len(current_jobs - jobs) == 1 \
+                    and not current_jobs & jobs:
                 break
             assert time.monotonic() < deadline, reload_log[-3000:]
             time.sleep(0.2)
@@ -219,12 +223,17 @@ def test_a_second_serve_on_the_same_data_dir_refuses_and_leaves_the_first_alone(
     assert httpx.get(f"{server.url}/api/health/ready").json()["status"] == "pass"
 
 
-def test_sigterm_finishes_in_flight_requests_then_stops_postgres(server):
+def test_sigterm_finishes_in_flight_requests_answers_idle_connections_then_stops_postgres(
+        server):
     with httpx.Client(base_url=server.url) as http:
         register_and_login(http, "leaving")
     postmaster_pid = int((server.data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
     body = f'{{"username": "leaving", "password": "{PASSWORD}"}}'.encode()
     host, port = server.url.removeprefix("http://").split(":")
+    # A keep-alive connection left idle after one request, as a client between two requests.
+    idle = HTTPConnection(host, int(port), timeout=30)
+    idle.request("GET", "/api/health")
+    assert idle.getresponse().read()
     with socket.create_connection((host, int(port)), timeout=30) as conn:
         conn.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: test\r\n"
                      b"Content-Type: application/json\r\n"
@@ -236,6 +245,11 @@ def test_sigterm_finishes_in_flight_requests_then_stops_postgres(server):
         while server.log.read_bytes()[log_size:].count(b"Shutting down") < 2:
             assert time.monotonic() < deadline, "the workers did not start shutting down"
             time.sleep(0.1)
+        # Its next request is answered, and the client told to go elsewhere for the one after.
+        idle.request("GET", "/api/health")
+        answer = idle.getresponse()
+        assert (answer.status, answer.getheader("connection")) == (200, "close")
+        idle.close()
         conn.sendall(body[10:])
         response = conn.recv(65536)
     assert response.startswith(b"HTTP/1.1 200"), response[:200]

@@ -78,7 +78,8 @@ def configure_tracing(settings: Settings, *, role: str = "web",
     elif settings.otel_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=_traces_url(settings.otel_endpoint)))
+        processor = BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=_traces_url(settings.otel_endpoint)))
     else:
         return None
     # Imported here: the exporter and the instrumentations are 0.2-0.3 s of CPU, which every
