@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     # A worker that does not answer the supervisor's ping within this is killed and replaced.
     worker_healthcheck_timeout_seconds: float = 5.0
     # A new worker (SIGHUP) gets this long to import the application and start serving before the
-    # restart is abandoned. Replacements were ready after 4.7 s on an idle 2-core machine, and after
-    # 15.7, 23.6 and 31.3 s under request load with the load average at 10-13: twice the worst.
+    # restart is abandoned. Replacements were ready after 4.7 s on a lightly loaded 2-core machine,
+    # 6.3-7.0 s under request load, and 15.7, 23.6 and 31.3 s with the load average at 10-13:
+    # twice the worst.
     # (The healthcheck timeout above, 5 s, is for pings of running workers, not for this.)
     worker_ready_timeout_seconds: float = 60.0
     # In-flight requests get this long to finish on shutdown or reload.
