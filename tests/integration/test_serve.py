@@ -7,14 +7,19 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.client import HTTPConnection
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+
+from lifeceo.serve import WORKER_EXIT_MARGIN_SECONDS
+from lifeceo.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -22,6 +27,10 @@ LIFECEO = Path(sys.executable).with_name("lifeceo")
 # Fresh data dir: initdb, two workers importing the application; generous for a loaded machine.
 READY_TIMEOUT_SECONDS = 90
 PASSWORD = "milonga-password"
+# Each worker's replacement may take the whole readiness timeout; the job worker's is immediate.
+RELOAD_TIMEOUT_SECONDS = 2 * Settings.model_fields["worker_ready_timeout_seconds"].default + 30
+# The job worker's stop and PostgreSQL's, after the web workers' bound.
+STOP_AFTER_WORKERS_SECONDS = 30
 
 
 def free_port() -> int:
@@ -30,9 +39,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve_process(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
-    env = {key: value for key, value in os.environ.items() if key != "LIFECEO_DATABASE_URL"}
+def serve_process(data_dir: Path, port: int, log: Path, **settings: str) -> subprocess.Popen:
+    # The job worker runs in its own process, as by default (the suite runs jobs inline).
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("LIFECEO_DATABASE_URL", "LIFECEO_JOBS_INLINE")}
     env["LIFECEO_DATA_DIR"] = str(data_dir)
+    env.update({f"LIFECEO_{name.upper()}": value for name, value in settings.items()})
     with log.open("ab") as output:
         return subprocess.Popen([str(LIFECEO), "serve", "--workers", "2", "--port", str(port)],
                                 env=env, stdout=output, stderr=subprocess.STDOUT,
@@ -53,7 +65,18 @@ class Server:
             try:
                 if "spawn_main" in " ".join(child.cmdline()):
                     pids.add(child.pid)
-            except psutil.ZombieProcess:
+            except psutil.NoSuchProcess:  # exited meanwhile, or a zombie
+                pass
+        return pids
+
+    def job_workers(self) -> set[int]:
+        """Live job worker processes (two while a restart retires the old one)."""
+        pids = set()
+        for child in psutil.Process(self.process.pid).children():
+            try:
+                if "lifeceo.cli worker" in " ".join(child.cmdline()):
+                    pids.add(child.pid)
+            except psutil.NoSuchProcess:  # exited meanwhile, or a zombie
                 pass
         return pids
 
@@ -68,6 +91,40 @@ class Server:
                 pass
             time.sleep(0.1)
         raise AssertionError(f"not ready in {READY_TIMEOUT_SECONDS} s")
+
+
+class Load:
+    """Clients sending requests back to back, each over a keep-alive connection of its own."""
+
+    def __init__(self, url: str, clients: int = 4) -> None:
+        self.url = url
+        self.served = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._client) for _ in range(clients)]
+
+    def _client(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as http:
+            while not self._stop.is_set():
+                for path in ("/api/health", "/api/health/ready"):
+                    try:
+                        response = http.get(path)
+                    except httpx.HTTPError as exc:
+                        self.failures.append(f"{path}: {type(exc).__name__}: {exc}")
+                        continue
+                    if response.status_code != 200:
+                        self.failures.append(f"{path}: {response.status_code} {response.text}")
+                    self.served += 1
+
+    def __enter__(self) -> "Load":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +189,33 @@ def test_a_killed_worker_is_replaced_while_the_other_serves(server):
     server.wait_ready()
 
 
+def test_sighup_under_load_replaces_every_worker_and_the_job_worker_without_a_failed_request(
+        server):
+    web, jobs = server.workers(), server.job_workers()
+    assert len(web) == 2 and len(jobs) == 1
+    log_size = server.log.stat().st_size
+    with Load(server.url) as load:
+        time.sleep(1)  # the clients are all sending
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + RELOAD_TIMEOUT_SECONDS
+        while True:
+            reload_log = server.log.read_bytes()[log_size:].decode(errors="replace")
+            assert "not ready in time" not in reload_log, reload_log[-3000:]
+            current, current_jobs = server.workers(), server.job_workers()
+            if len(current) == 2 and not current & web and len(current_jobs - jobs) == 1 \
+                    and not current_jobs & jobs:
+                break
+            assert time.monotonic() < deadline, reload_log[-3000:]
+            time.sleep(0.2)
+        time.sleep(1)  # served by the new workers alone
+    ready = [line for line in reload_log.splitlines() if "replacement worker ready" in line]
+    print("\n".join(ready), f"\nserved {load.served} requests during the reload")
+    assert len(ready) == 2
+    assert load.failures == []
+    assert load.served > 0
+    server.wait_ready()
+
+
 def test_a_second_serve_on_the_same_data_dir_refuses_and_leaves_the_first_alone(server):
     second = serve_process(server.data_dir, free_port(), server.log.with_name("second.log"))
     assert second.wait(60) == 1
@@ -139,12 +223,17 @@ def test_a_second_serve_on_the_same_data_dir_refuses_and_leaves_the_first_alone(
     assert httpx.get(f"{server.url}/api/health/ready").json()["status"] == "pass"
 
 
-def test_sigterm_finishes_in_flight_requests_then_stops_postgres(server):
+def test_sigterm_finishes_in_flight_requests_answers_idle_connections_then_stops_postgres(
+        server):
     with httpx.Client(base_url=server.url) as http:
         register_and_login(http, "leaving")
     postmaster_pid = int((server.data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
     body = f'{{"username": "leaving", "password": "{PASSWORD}"}}'.encode()
     host, port = server.url.removeprefix("http://").split(":")
+    # A keep-alive connection left idle after one request, as a client between two requests.
+    idle = HTTPConnection(host, int(port), timeout=30)
+    idle.request("GET", "/api/health")
+    assert idle.getresponse().read()
     with socket.create_connection((host, int(port)), timeout=30) as conn:
         conn.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: test\r\n"
                      b"Content-Type: application/json\r\n"
@@ -156,6 +245,11 @@ def test_sigterm_finishes_in_flight_requests_then_stops_postgres(server):
         while server.log.read_bytes()[log_size:].count(b"Shutting down") < 2:
             assert time.monotonic() < deadline, "the workers did not start shutting down"
             time.sleep(0.1)
+        # Its next request is answered, and the client told to go elsewhere for the one after.
+        idle.request("GET", "/api/health")
+        answer = idle.getresponse()
+        assert (answer.status, answer.getheader("connection")) == (200, "close")
+        idle.close()
         conn.sendall(body[10:])
         response = conn.recv(65536)
     assert response.startswith(b"HTTP/1.1 200"), response[:200]
@@ -169,3 +263,36 @@ def test_sigterm_finishes_in_flight_requests_then_stops_postgres(server):
     while psutil.pid_exists(postmaster_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not psutil.pid_exists(postmaster_pid)
+
+
+def test_sigterm_ends_in_bounded_time_even_when_a_worker_cannot_finish_shutting_down(
+        tmp_path, redis_server):
+    graceful_seconds = 2
+    port = free_port()
+    # With Redis: each worker's listeners wait in get_message, as in production.
+    stuck_server = Server(
+        serve_process(tmp_path / "data", port, tmp_path / "serve.log",
+                      redis_url=redis_server.url, graceful_shutdown_seconds=str(graceful_seconds)),
+        tmp_path / "data", f"http://127.0.0.1:{port}", tmp_path / "serve.log")
+    stuck = None
+    try:
+        stuck_server.wait_ready()
+        # Stopped, it never ends its shutdown, as a worker whose shutdown hangs would not.
+        stuck = min(stuck_server.workers())
+        os.kill(stuck, signal.SIGSTOP)
+        started = time.monotonic()
+        stuck_server.process.send_signal(signal.SIGTERM)
+        bound = graceful_seconds + WORKER_EXIT_MARGIN_SECONDS + STOP_AFTER_WORKERS_SECONDS
+        code = stuck_server.process.wait(bound)
+        elapsed = time.monotonic() - started
+    finally:
+        # Left running by a failure: serve then stops, and stops its PostgreSQL.
+        if stuck is not None and psutil.pid_exists(stuck):
+            os.kill(stuck, signal.SIGKILL)
+        if stuck_server.process.poll() is None:
+            stuck_server.process.terminate()
+            stuck_server.process.wait(60)
+    print(f"serve stopped in {elapsed:.1f} s with a stopped worker")
+    assert code == 0
+    assert "worker did not exit in time; killing it" in stuck_server.log.read_text()
+    assert not psutil.pid_exists(stuck) or psutil.Process(stuck).status() == psutil.STATUS_ZOMBIE

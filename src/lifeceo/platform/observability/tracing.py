@@ -12,11 +12,6 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.instrumentation.redis import RedisInstrumentor
-from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
@@ -81,9 +76,18 @@ def configure_tracing(settings: Settings, *, role: str = "web",
     if exporter is not None:
         processor = SimpleSpanProcessor(exporter)
     elif settings.otel_endpoint:
-        processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=_traces_url(settings.otel_endpoint)))
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        processor = BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=_traces_url(settings.otel_endpoint)))
     else:
         return None
+    # Imported here: the exporter and the instrumentations are 0.2-0.3 s of CPU, which every
+    # worker's start paid for with tracing off (the default).
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.sdk.resources import Resource
+
     resource = Resource.create({
         "service.name": settings.otel_service_name,
         "service.version": release(),
@@ -109,6 +113,10 @@ def shutdown_tracing() -> None:
     if _active is None:
         return
     tracing, _active = _active, None
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+
     RedisInstrumentor().uninstrument()
     HTTPXClientInstrumentor().uninstrument()
     EngineTracer.remove_all_event_listeners()
@@ -119,6 +127,8 @@ def instrument_engine(engine: AsyncEngine) -> None:
     """SQL spans for the statements `engine` runs, when tracing is on."""
     if _active is None:
         return
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+
     # The connection-usage gauge is the metrics module's business, not the tracer's.
     usage = metrics.NoOpMeterProvider().get_meter("lifeceo").create_up_down_counter("unused")
     EngineTracer(_active.provider.get_tracer("opentelemetry.instrumentation.sqlalchemy"),

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from lifeceo.platform.db.engine import sqlalchemy_url
+from lifeceo.platform.pubsub.stopping import cancel_and_wait
 
 # PostgreSQL rejects NOTIFY payloads of 8000 bytes or more.
 MAX_NOTIFY_BYTES = 7_999
@@ -78,6 +79,4 @@ class PostgresListener:
             delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task, purpose=self._purpose)

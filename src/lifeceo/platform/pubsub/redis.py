@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from lifeceo.platform.pubsub.postgres import GapHandler, MessageHandler
+from lifeceo.platform.pubsub.stopping import cancel_and_wait
 
 # What a Redis call may raise.
 REDIS_FAILURES = (RedisError, OSError, TimeoutError)
@@ -66,7 +67,5 @@ class RedisListener:
             delay = min(delay * 2, self._reconnect_max)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task, purpose=self._purpose)
         await self._client.aclose()
