@@ -5,27 +5,22 @@ The tests share one server, started once for the module; the last one shuts it d
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.client import HTTPConnection
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+from tests.serving import Served, environment, passing, serving
 
 from lifeceo.serve import WORKER_EXIT_MARGIN_SECONDS
 from lifeceo.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-LIFECEO = Path(sys.executable).with_name("lifeceo")
-# Fresh data dir: initdb, two workers importing the application; generous for a loaded machine.
-READY_TIMEOUT_SECONDS = 90
 PASSWORD = "milonga-password"
 # Each worker's replacement may take the whole readiness timeout; the job worker's is immediate.
 RELOAD_TIMEOUT_SECONDS = 2 * Settings.model_fields["worker_ready_timeout_seconds"].default + 30
@@ -33,64 +28,15 @@ RELOAD_TIMEOUT_SECONDS = 2 * Settings.model_fields["worker_ready_timeout_seconds
 STOP_AFTER_WORKERS_SECONDS = 30
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def serve_process(data_dir: Path, port: int, log: Path, **settings: str) -> subprocess.Popen:
+def serve_env(data_dir: Path, **settings: str) -> dict[str, str]:
     # The job worker runs in its own process, as by default (the suite runs jobs inline).
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("LIFECEO_DATABASE_URL", "LIFECEO_JOBS_INLINE")}
-    env["LIFECEO_DATA_DIR"] = str(data_dir)
-    env.update({f"LIFECEO_{name.upper()}": value for name, value in settings.items()})
-    with log.open("ab") as output:
-        return subprocess.Popen([str(LIFECEO), "serve", "--workers", "2", "--port", str(port)],
-                                env=env, stdout=output, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+    return environment(drop=["LIFECEO_DATABASE_URL", "LIFECEO_JOBS_INLINE"],
+                       data_dir=str(data_dir), **settings)
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen
-    data_dir: Path
-    url: str
-    log: Path
-
-    def workers(self) -> set[int]:
-        """Live worker processes (a killed one is a zombie until the supervisor reaps it)."""
-        pids = set()
-        for child in psutil.Process(self.process.pid).children():
-            try:
-                if "spawn_main" in " ".join(child.cmdline()):
-                    pids.add(child.pid)
-            except psutil.NoSuchProcess:  # exited meanwhile, or a zombie
-                pass
-        return pids
-
-    def job_workers(self) -> set[int]:
-        """Live job worker processes (two while a restart retires the old one)."""
-        pids = set()
-        for child in psutil.Process(self.process.pid).children():
-            try:
-                if "lifeceo.cli worker" in " ".join(child.cmdline()):
-                    pids.add(child.pid)
-            except psutil.NoSuchProcess:  # exited meanwhile, or a zombie
-                pass
-        return pids
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/api/health/ready").json()["status"] == "pass":
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"not ready in {READY_TIMEOUT_SECONDS} s")
+def job_workers(server: Served) -> set[int]:
+    """Live job worker processes (two while a restart retires the old one)."""
+    return server.children("lifeceo.cli worker")
 
 
 class Load:
@@ -128,19 +74,15 @@ class Load:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    log = directory / "serve.log"
-    running = Server(serve_process(directory / "data", port, log), directory / "data",
-                     f"http://127.0.0.1:{port}", log)
-    try:
-        running.wait_ready()
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("serve") / "data"
+
+
+@pytest.fixture(scope="module")
+def server(data_dir) -> Iterator[Served]:
+    with serving(data_dir.parent / "serve.log", serve_env(data_dir), check=passing) as running:
         yield running
-    finally:
-        if running.process.poll() is None:
-            running.process.terminate()
-            running.process.wait(60)
+
 
 
 def register_and_login(http: httpx.Client, username: str) -> dict[str, str]:
@@ -186,12 +128,12 @@ def test_a_killed_worker_is_replaced_while_the_other_serves(server):
         replaced = victim not in current and len(current) == 2
         time.sleep(0.1)
     assert replaced, server.workers()
-    server.wait_ready()
+    server.wait_ready(passing)
 
 
 def test_sighup_under_load_replaces_every_worker_and_the_job_worker_without_a_failed_request(
         server):
-    web, jobs = server.workers(), server.job_workers()
+    web, jobs = server.workers(), job_workers(server)
     assert len(web) == 2 and len(jobs) == 1
     log_size = server.log.stat().st_size
     with Load(server.url) as load:
@@ -201,7 +143,7 @@ def test_sighup_under_load_replaces_every_worker_and_the_job_worker_without_a_fa
         while True:
             reload_log = server.log.read_bytes()[log_size:].decode(errors="replace")
             assert "not ready in time" not in reload_log, reload_log[-3000:]
-            current, current_jobs = server.workers(), server.job_workers()
+            current, current_jobs = server.workers(), job_workers(server)
             if len(current) == 2 and not current & web and len(current_jobs - jobs) == 1 \
                     and not current_jobs & jobs:
                 break
@@ -213,21 +155,22 @@ def test_sighup_under_load_replaces_every_worker_and_the_job_worker_without_a_fa
     assert len(ready) == 2
     assert load.failures == []
     assert load.served > 0
-    server.wait_ready()
+    server.wait_ready(passing)
 
 
-def test_a_second_serve_on_the_same_data_dir_refuses_and_leaves_the_first_alone(server):
-    second = serve_process(server.data_dir, free_port(), server.log.with_name("second.log"))
-    assert second.wait(60) == 1
+def test_a_second_serve_on_the_same_data_dir_refuses_and_leaves_the_first_alone(server,
+                                                                                data_dir):
+    second = Served(server.log.with_name("second.log"), serve_env(data_dir))
+    assert second.process.wait(60) == 1
     assert "is in use by another lifeceo process" in server.log.with_name("second.log").read_text()
     assert httpx.get(f"{server.url}/api/health/ready").json()["status"] == "pass"
 
 
 def test_sigterm_finishes_in_flight_requests_answers_idle_connections_then_stops_postgres(
-        server):
+        server, data_dir):
     with httpx.Client(base_url=server.url) as http:
         register_and_login(http, "leaving")
-    postmaster_pid = int((server.data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+    postmaster_pid = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
     body = f'{{"username": "leaving", "password": "{PASSWORD}"}}'.encode()
     host, port = server.url.removeprefix("http://").split(":")
     # A keep-alive connection left idle after one request, as a client between two requests.
@@ -254,7 +197,7 @@ def test_sigterm_finishes_in_flight_requests_answers_idle_connections_then_stops
         response = conn.recv(65536)
     assert response.startswith(b"HTTP/1.1 200"), response[:200]
     assert server.process.wait(30) == 0
-    pgdata = str(server.data_dir / "pgdata")
+    pgdata = str(data_dir / "pgdata")
     leftovers = [process.pid for process in psutil.process_iter(["cmdline"])
                  if any(pgdata in argument for argument in process.info["cmdline"] or ())]
     assert leftovers == []
@@ -268,15 +211,13 @@ def test_sigterm_finishes_in_flight_requests_answers_idle_connections_then_stops
 def test_sigterm_ends_in_bounded_time_even_when_a_worker_cannot_finish_shutting_down(
         tmp_path, redis_server):
     graceful_seconds = 2
-    port = free_port()
     # With Redis: each worker's listeners wait in get_message, as in production.
-    stuck_server = Server(
-        serve_process(tmp_path / "data", port, tmp_path / "serve.log",
-                      redis_url=redis_server.url, graceful_shutdown_seconds=str(graceful_seconds)),
-        tmp_path / "data", f"http://127.0.0.1:{port}", tmp_path / "serve.log")
+    stuck_server = Served(tmp_path / "serve.log", serve_env(
+        tmp_path / "data", redis_url=redis_server.url,
+        graceful_shutdown_seconds=str(graceful_seconds)))
     stuck = None
     try:
-        stuck_server.wait_ready()
+        stuck_server.wait_ready(passing)
         # Stopped, it never ends its shutdown, as a worker whose shutdown hangs would not.
         stuck = min(stuck_server.workers())
         os.kill(stuck, signal.SIGSTOP)
@@ -289,9 +230,7 @@ def test_sigterm_ends_in_bounded_time_even_when_a_worker_cannot_finish_shutting_
         # Left running by a failure: serve then stops, and stops its PostgreSQL.
         if stuck is not None and psutil.pid_exists(stuck):
             os.kill(stuck, signal.SIGKILL)
-        if stuck_server.process.poll() is None:
-            stuck_server.process.terminate()
-            stuck_server.process.wait(60)
+        stuck_server.stop()
     print(f"serve stopped in {elapsed:.1f} s with a stopped worker")
     assert code == 0
     assert "worker did not exit in time; killing it" in stuck_server.log.read_text()

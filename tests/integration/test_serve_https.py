@@ -2,62 +2,27 @@
 X-Forwarded-Proto only from LIFECEO_FORWARDED_ALLOW_IPS, gives HSTS and Secure cookies to those
 requests alone."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from tests.serving import environment, serving
 
 pytestmark = pytest.mark.slow
 
-LIFECEO = Path(sys.executable).with_name("lifeceo")
-# Two workers importing the application on a loaded machine; the database is already migrated.
-READY_TIMEOUT_SECONDS = 90
 PASSWORD = "forwarded-password"
 TRUSTED_PROXY = "127.0.0.1"
 # Also this machine's loopback, but not in the allowed list: a client that claims HTTPS.
 UNTRUSTED_CLIENT = "127.0.0.2"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_url(database_url: str, tmp_path_factory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("serve-https")
-    port = free_port()
-    env = {**os.environ, "LIFECEO_DATA_DIR": str(directory / "data"),
-           "LIFECEO_DATABASE_URL": database_url, "LIFECEO_FORWARDED_ALLOW_IPS": TRUSTED_PROXY,
-           "LIFECEO_JOBS_WORKER_IN_SERVE": "false"}
-    log = directory / "serve.log"
-    with log.open("ab") as output:
-        process = subprocess.Popen([str(LIFECEO), "serve", "--workers", "2", "--port", str(port)],
-                                   env=env, stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"not serving in {READY_TIMEOUT_SECONDS} s"
-            try:
-                if httpx.get(f"{url}/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(60)
+    env = environment(data_dir=str(directory / "data"), database_url=database_url,
+                      forwarded_allow_ips=TRUSTED_PROXY, jobs_worker_in_serve="false")
+    with serving(directory / "serve.log", env) as served:
+        yield served.url
 
 
 def login(http: httpx.Client, username: str) -> httpx.Response:

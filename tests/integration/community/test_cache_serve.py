@@ -4,59 +4,21 @@ data with a private Redis as the shared tier. Both workers cache a feed before t
 next read after it, on a new connection to whichever worker, shows the write."""
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.redis_server import RedisServer, free_port
+from tests.redis_server import RedisServer
+from tests.serving import Served, environment
 
 pytestmark = pytest.mark.slow
 
-LIFECEO = Path(sys.executable).with_name("lifeceo")
-READY_TIMEOUT_SECONDS = 90
 PASSWORD = "milonga-password"
 # Reads at once, each on its own connection: both workers take some and cache what they read.
 WARMING_READS = 12
 # Reads after a write, one after another, each on a new connection.
 CHECK_READS = 6
-
-
-class Server:
-    def __init__(self, data_dir: Path, redis_url: str | None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir.parent / "serve.log"
-        env = {key: value for key, value in os.environ.items()
-               if key not in ("LIFECEO_DATABASE_URL", "LIFECEO_REDIS_URL")}
-        env.update(LIFECEO_DATA_DIR=str(data_dir), LIFECEO_RATELIMIT_ENABLED="false")
-        if redis_url:
-            env["LIFECEO_REDIS_URL"] = redis_url
-        with self.log.open("ab") as output:
-            self.process = subprocess.Popen(
-                [str(LIFECEO), "serve", "--workers", "2", "--port", str(self.port)], env=env,
-                stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/api/health/ready").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"not ready in {READY_TIMEOUT_SECONDS} s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(60)
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +28,14 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def serve(data_dir: Path) -> Iterator:
-    started: list[Server] = []
+    started: list[Served] = []
 
-    def start(redis_url: str | None = None) -> Server:
-        server = Server(data_dir, redis_url)
-        started.append(server)
-        server.wait_ready()
-        return server
+    def start(redis_url: str | None = None) -> Served:
+        env = environment(drop=["LIFECEO_DATABASE_URL", "LIFECEO_REDIS_URL"],
+                          data_dir=str(data_dir), ratelimit_enabled="false", redis_url=redis_url)
+        started.append(Served(data_dir.parent / "serve.log", env))
+        started[-1].wait_ready()
+        return started[-1]
 
     yield start
     for server in started:

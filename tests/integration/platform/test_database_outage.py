@@ -1,10 +1,7 @@
 """The real `lifeceo serve --workers 2` on a private PostgreSQL that is stopped under write load."""
 
-import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -16,13 +13,12 @@ import httpx
 import psutil
 import psycopg
 import pytest
+from tests.serving import environment, passing, serving
 
 from lifeceo.platform.db.embedded import EmbeddedPostgres
 
 pytestmark = pytest.mark.slow
 
-LIFECEO = Path(sys.executable).with_name("lifeceo")
-READY_TIMEOUT_SECONDS = 90
 PASSWORD = "outage-password"
 CLIENTS = 10
 OUTAGE_SECONDS = 5
@@ -31,12 +27,6 @@ STEADY_SECONDS = 4
 # The job worker, riding the outage out, works again within this of PostgreSQL's return (its
 # reconnect probe runs every second; generous for a loaded machine).
 JOBS_BACK_SECONDS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -62,32 +52,11 @@ def cluster() -> Iterator[EmbeddedPostgres]:
 
 @pytest.fixture
 def server(cluster, tmp_path) -> Iterator[tuple[str, subprocess.Popen, Path]]:
-    port = free_port()
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("LIFECEO_JOBS_INLINE", "LIFECEO_DATA_DIR")}
-    env.update(LIFECEO_DATABASE_URL=cluster.url, LIFECEO_DATA_DIR=str(tmp_path / "data"),
-               LIFECEO_RATELIMIT_ENABLED="false", LIFECEO_LOG_FORMAT="json")
-    log = tmp_path / "serve.log"
-    with log.open("ab") as output:
-        process = subprocess.Popen([str(LIFECEO), "serve", "--workers", "2", "--port", str(port)],
-                                   env=env, stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "serve was not ready in time"
-            try:
-                if httpx.get(f"{url}/api/health/ready").json()["status"] == "pass":
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        yield url, process, log
-    finally:
-        process.terminate()
-        process.wait(60)
+    env = environment(drop=["LIFECEO_JOBS_INLINE"], database_url=cluster.url,
+                      data_dir=str(tmp_path / "data"), ratelimit_enabled="false",
+                      log_format="json")
+    with serving(tmp_path / "serve.log", env, check=passing) as served:
+        yield served.url, served.process, served.log
 
 
 def job_worker_pid(serve: subprocess.Popen) -> int | None:

@@ -12,17 +12,12 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 from tests import factories
+from tests.serving import free_port
 
 from lifeceo.app import create_app
 from lifeceo.settings import Settings
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

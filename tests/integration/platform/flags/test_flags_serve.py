@@ -1,24 +1,19 @@
 """A change through the admin API reaches both workers of a real `lifeceo serve --workers 2`
 within a second: over PostgreSQL NOTIFY without Redis, over Redis pub/sub with it."""
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
-from tests.redis_server import RedisServer, free_port
+from tests.redis_server import RedisServer
+from tests.serving import Served, environment
 
 pytestmark = pytest.mark.slow
 
-LIFECEO = Path(sys.executable).with_name("lifeceo")
-READY_TIMEOUT_SECONDS = 90
 PASSWORD = "milonga-password"
 PROPAGATION_SECONDS = 1.0
 
@@ -38,39 +33,21 @@ def fresh_database(database_url) -> Iterator[str]:
 
 @pytest.fixture
 def serve(tmp_path, fresh_database) -> Iterator:
-    processes: list[subprocess.Popen] = []
+    started: list[Served] = []
 
     def start(redis_url: str | None = None) -> str:
-        port = free_port()
-        env = {key: value for key, value in os.environ.items() if key != "LIFECEO_REDIS_URL"}
-        env.update(LIFECEO_DATA_DIR=str(tmp_path / "data"), LIFECEO_DATABASE_URL=fresh_database,
-                   LIFECEO_RATELIMIT_ENABLED="false", LIFECEO_JOBS_WORKER_IN_SERVE="false",
-                   # Longer than the test: only the announcement can carry the change.
-                   LIFECEO_FLAGS_RESYNC_SECONDS="600")
-        if redis_url:
-            env["LIFECEO_REDIS_URL"] = redis_url
-        log = tmp_path / "serve.log"
-        with log.open("ab") as output:
-            processes.append(subprocess.Popen(
-                [str(LIFECEO), "serve", "--workers", "2", "--port", str(port)], env=env,
-                stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            assert processes[-1].poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/api/health/ready").status_code == 200:
-                    return url
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"not ready in {READY_TIMEOUT_SECONDS} s")
+        env = environment(drop=["LIFECEO_REDIS_URL"], data_dir=str(tmp_path / "data"),
+                          database_url=fresh_database, ratelimit_enabled="false",
+                          jobs_worker_in_serve="false", redis_url=redis_url,
+                          # Longer than the test: only the announcement can carry the change.
+                          flags_resync_seconds="600")
+        started.append(Served(tmp_path / "serve.log", env))
+        started[-1].wait_ready()
+        return started[-1].url
 
     yield start
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(60)
+    for server in started:
+        server.stop()
 
 
 def _admin(url: str, database: str) -> dict[str, str]:

@@ -4,24 +4,20 @@ so once) while Redis is down."""
 
 import asyncio
 import itertools
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.redis_server import RedisServer, free_port
+from tests.redis_server import RedisServer
+from tests.serving import environment, serving
 
 from lifeceo.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-LIFECEO = Path(sys.executable).with_name("lifeceo")
-READY_TIMEOUT_SECONDS = 90
 QUOTA = 20
 # Not a public read (a 404), so every answer carries the per-client RateLimit field.
 LIMITED = "/api/v1/users/nobody"
@@ -33,45 +29,22 @@ LOGIN = "/api/v1/auth/login"
 AUTH_QUOTA = Settings.model_fields["ratelimit_auth"].default
 
 
-def serve(directory: Path, port: int, redis_url: str) -> subprocess.Popen:
-    env = {key: value for key, value in os.environ.items() if key != "LIFECEO_DATABASE_URL"}
-    env.update(LIFECEO_DATA_DIR=str(directory / "data"), LIFECEO_ENV="development",
-               LIFECEO_REDIS_URL=redis_url, LIFECEO_RATELIMIT_API=f"{QUOTA}/minute",
-               LIFECEO_FORWARDED_ALLOW_IPS=PROXY, LIFECEO_LOG_FORMAT="json",
-               # The production argon2 cost, not the suite's cheap one: each password check then
-               # keeps a core busy for tens of ms, as it does in production, and the workers'
-               # event loops lag as they did when bursts beat the login limit.
-               LIFECEO_PASSWORD_HASH_TIME_COST=str(PRODUCTION["password_hash_time_cost"].default),
-               LIFECEO_PASSWORD_HASH_MEMORY_KIB=str(PRODUCTION["password_hash_memory_kib"].default),
-               # Not the `--workers 2` below, which must win: while Redis is down the workers
-               # divide the security quotas by how many they really are.
-               LIFECEO_WORKERS="3")
-    with (directory / "serve.log").open("ab") as output:
-        return subprocess.Popen([str(LIFECEO), "serve", "--workers", "2", "--port", str(port)],
-                                env=env, stdout=output, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-
-
 @pytest.fixture
 def server(tmp_path: Path, redis_server: RedisServer) -> Iterator[str]:
-    port = free_port()
-    process = serve(tmp_path, port, redis_server.url)
-    url = f"http://{PROXY}:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "not ready"
-            try:
-                if httpx.get(f"{url}/api/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(60)
+    env = environment(
+        drop=["LIFECEO_DATABASE_URL"], data_dir=str(tmp_path / "data"), env="development",
+        redis_url=redis_server.url, ratelimit_api=f"{QUOTA}/minute", forwarded_allow_ips=PROXY,
+        log_format="json",
+        # The production argon2 cost, not the suite's cheap one: each password check then keeps a
+        # core busy for tens of ms, as it does in production, and the workers' event loops lag as
+        # they did when bursts beat the login limit.
+        password_hash_time_cost=str(PRODUCTION["password_hash_time_cost"].default),
+        password_hash_memory_kib=str(PRODUCTION["password_hash_memory_kib"].default),
+        # Not the `--workers 2` of serving(), which must win: while Redis is down the workers
+        # divide the security quotas by how many they really are.
+        workers="3")
+    with serving(tmp_path / "serve.log", env, host=PROXY) as served:
+        yield served.url
 
 
 async def burst(url: str, count: int, forwarded_for: str) -> list[int]:
