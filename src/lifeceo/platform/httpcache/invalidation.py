@@ -106,29 +106,40 @@ class PurgeOnWriteMiddleware:
     async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = write_route(scope["method"], scope["path"])
         status = 0
+        # The status line waits with the first body message: a client reading a 204 is done at
+        # the headers, and must not be done before the purge.
+        held: Message | None = None
         body: list[bytes] = []
         size = 0
         with collecting_surrogate_keys() as added:
 
             async def send_after_purge(message: Message) -> None:
-                nonlocal status, size
+                nonlocal status, held, size
                 if message["type"] == "http.response.start":
-                    status = message["status"]
-                elif message["type"] == "http.response.body" and 200 <= status < 300:
+                    status, held = message["status"], message
+                    return
+                if message["type"] == "http.response.body" and 200 <= status < 300:
                     if route is not None and route[0].owner is not None and size < MAX_BODY_BYTES:
                         body.append(message.get("body", b""))
                         size += len(body[-1])
                     if not message.get("more_body", False):
                         # The request's transaction committed before its response started.
-                        keys = set(added)
-                        if route is not None:
-                            keys |= route[0].keys_for(route[1], b"".join(body))
-                        task = self.purger.purge(keys)
-                        if task is not None and self.purger.healthy:
-                            await asyncio.wait({task}, timeout=self.purge_wait_seconds)
+                        await self._purge(added, route, b"".join(body))
+                if held is not None:
+                    await send(held)
+                    held = None
                 await send(message)
 
             await self.app(scope, receive, send_after_purge)
+
+    async def _purge(self, added: set[str], route: tuple[Write, re.Match[str]] | None,
+                     body: bytes) -> None:
+        keys = set(added)
+        if route is not None:
+            keys |= route[0].keys_for(route[1], body)
+        task = self.purger.purge(keys)
+        if task is not None and self.purger.healthy:
+            await asyncio.wait({task}, timeout=self.purge_wait_seconds)
 
     def _closing_on_shutdown(self, send: Send) -> Send:
         async def send_closing(message: Message) -> None:

@@ -118,6 +118,26 @@ async def test_a_successful_write_purges_its_keys_before_the_response_is_release
     await purger.aclose()
 
 
+async def test_a_204_is_not_started_before_its_purge(varnish):
+    # A client reading a 204 is done at the status line: that, too, waits for the purge.
+    purger = VarnishPurger([varnish.url])
+    middleware = PurgeOnWriteMiddleware(responding(status=204), purger=purger,
+                                        purge_wait_seconds=10)
+    purged_when_sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        purged_when_sent.append((message["type"], len(varnish.requests)))
+
+    scope = {"type": "http", "method": "DELETE", "path": "/api/v1/posts/7", "headers": []}
+    await middleware(scope, receive, send)
+    assert purged_when_sent == [("http.response.start", 1), ("http.response.body", 1)]
+    assert varnish.requests == [("PURGE", "feed:public post:7")]
+    await purger.aclose()
+
+
 async def test_a_slow_varnish_delays_a_write_only_briefly(varnish):
     varnish.delay_seconds = 1
     purger = VarnishPurger([varnish.url], timeout_seconds=2)
