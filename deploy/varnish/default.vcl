@@ -16,7 +16,8 @@ vcl 4.1;
 # Requests with an Authorization header or the lifeceo_session cookie are passed to the
 # application, never cached; other cookies are dropped from cacheable requests.
 #
-# Freshness comes from the application's Cache-Control: public, max-age=N,
+# Only responses whose Cache-Control says public are stored. Freshness comes from the
+# application's Cache-Control: public, max-age=N,
 # stale-while-revalidate=M, stale-if-error=E. Varnish reads max-age and stale-while-revalidate
 # itself; stale-if-error becomes the grace used while the backend is sick.
 
@@ -81,6 +82,14 @@ sub vcl_backend_response {
     # A failed background refresh keeps the stale copy instead of caching the error.
     if (bereq.is_bgfetch && beresp.status >= 500) {
         return (abandon);
+    }
+    # Only what the application marks public is kept: private answers (media that only a post's
+    # followers or its owner may read) and anything unmarked go to the client alone. A
+    # hit-for-miss for two minutes, as the built-in VCL makes: the next fetch may be stored.
+    if (beresp.http.Cache-Control !~ "(^|,)\s*public(,|$)") {
+        set beresp.ttl = 120s;
+        set beresp.uncacheable = true;
+        return (deliver);
     }
     if (beresp.http.Cache-Control ~ "stale-if-error=[0-9]+") {
         set beresp.grace = std.duration(

@@ -77,18 +77,19 @@ async def test_each_format_is_stored_and_served_back_byte_identical(client, sess
     assert body["url"] == f"{MEDIA}/{body['id']}/content"
     # Processed once the upload committed (inline in tests): variants are added, nothing else moves.
     assert body["status"] == "pending"
-    read = (await client.get(f"{MEDIA}/{body['id']}")).json()
+    read = (await client.get(f"{MEDIA}/{body['id']}", headers=owner)).json()
     assert read["status"] == "ready"
     unchanged = ("id", "content_type", "byte_size", "width", "height", "url", "created_at")
     assert {key: read[key] for key in unchanged} == {key: body[key] for key in unchanged}
 
-    content = await client.get(body["url"])
+    content = await client.get(body["url"], headers=owner)
     assert content.status_code == 200
     assert content.content == data
     assert content.headers["content-type"] == CONTENT_TYPES[fmt]
     assert content.headers["x-content-type-options"] == "nosniff"
     assert content.headers["content-disposition"] == "inline"
-    assert content.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # No post shows it: its owner's alone.
+    assert content.headers["cache-control"] == "private, no-cache"
     assert content.headers["etag"] == f'"{hashlib.sha256(data).hexdigest()}"'
 
     row = await session.get(Media, body["id"])
@@ -104,7 +105,7 @@ async def test_the_type_is_sniffed_from_the_bytes_not_taken_from_the_client(clie
     created = await upload(client, owner, data, "holiday.jpg", "image/jpeg")
     assert created.status_code == 201
     assert created.json()["content_type"] == "image/png"
-    content = await client.get(created.json()["url"])
+    content = await client.get(created.json()["url"], headers=owner)
     assert content.headers["content-type"] == "image/png"
     assert content.content == data
 
@@ -227,15 +228,16 @@ async def test_anonymous_uploads_are_401(client, session):
 async def test_etag_and_if_none_match(client):
     owner = await factories.user(client)
     created = (await upload(client, owner, image_bytes("WEBP"), "a.webp", "image/webp")).json()
-    etag = (await client.get(created["url"])).headers["etag"]
+    etag = (await client.get(created["url"], headers=owner)).headers["etag"]
 
     for offered in (etag, f"W/{etag}", f'"something-else", {etag}', "*"):
-        cached = await client.get(created["url"], headers={"If-None-Match": offered})
+        cached = await client.get(created["url"], headers={**owner, "If-None-Match": offered})
         assert cached.status_code == 304, offered
         assert cached.content == b""
         assert cached.headers["etag"] == etag
-        assert cached.headers["cache-control"] == "public, max-age=31536000, immutable"
-    stale = await client.get(created["url"], headers={"If-None-Match": '"something-else"'})
+        assert cached.headers["cache-control"] == "private, no-cache"
+    stale = await client.get(created["url"],
+                             headers={**owner, "If-None-Match": '"something-else"'})
     assert stale.status_code == 200 and stale.headers["etag"] == etag
 
 
@@ -247,17 +249,18 @@ async def test_only_the_owner_deletes_and_the_file_goes_with_the_row(client, ses
     path = get_settings().media_dir / key
 
     assert (await client.delete(f"{MEDIA}/{created['id']}")).status_code == 401
-    forbidden = await client.delete(f"{MEDIA}/{created['id']}", headers=other)
-    assert forbidden.status_code == 403
+    # No post shows it to them: for them it does not exist.
+    hidden = await client.delete(f"{MEDIA}/{created['id']}", headers=other)
+    assert hidden.status_code == 404
     assert path.exists()
-    assert (await client.get(created["url"])).status_code == 200
+    assert (await client.get(created["url"], headers=owner)).status_code == 200
 
     deleted = await client.delete(f"{MEDIA}/{created['id']}", headers=owner)
     assert deleted.status_code == 204
     assert not path.exists()
     assert await media_count(session) == 0
-    assert (await client.get(f"{MEDIA}/{created['id']}")).status_code == 404
-    assert (await client.get(created["url"])).status_code == 404
+    assert (await client.get(f"{MEDIA}/{created['id']}", headers=owner)).status_code == 404
+    assert (await client.get(created["url"], headers=owner)).status_code == 404
     assert (await client.delete(f"{MEDIA}/{created['id']}", headers=owner)).status_code == 404
 
 

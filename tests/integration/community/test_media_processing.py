@@ -28,7 +28,7 @@ from lifeceo.platform.storage.local import LocalDiskStorage
 from lifeceo.settings import get_settings
 
 MEDIA = "/api/v1/media"
-IMMUTABLE = "public, max-age=31536000, immutable"
+PRIVATE = "private, no-cache"
 
 
 @pytest.fixture
@@ -44,10 +44,11 @@ async def upload(client, headers, data: bytes) -> dict:
     return response.json()
 
 
-async def processed(client, job_context, media_id: int) -> dict:
-    """Run the job (again, when inline mode already has: that is harmless) and read the media."""
+async def processed(client, job_context, media_id: int, owner: dict[str, str]) -> dict:
+    """Run the job (again, when inline mode already has: that is harmless) and read the media as
+    its owner."""
     await process_media(job_context, media_id=media_id)
-    return (await client.get(f"{MEDIA}/{media_id}")).json()
+    return (await client.get(f"{MEDIA}/{media_id}", headers=owner)).json()
 
 
 async def row(session, media_id: int) -> Media | None:
@@ -72,7 +73,7 @@ async def test_an_upload_becomes_upright_variants_without_metadata(client, sessi
     assert (created["width"], created["height"]) == (1200, 900)
     assert created["content_type"] == "image/jpeg"
 
-    media = await processed(client, job_context, created["id"])
+    media = await processed(client, job_context, created["id"], owner)
     assert media["status"] == "ready" and media["failure_reason"] is None
     assert (media["width"], media["height"]) == (900, 1200)
     assert len(media["blurhash"]) == 28
@@ -86,21 +87,22 @@ async def test_an_upload_becomes_upright_variants_without_metadata(client, sessi
         assert media["srcset"][content_type] == ", ".join(f"{url} {w}w" for url, w in urls)
 
     for variant in media["variants"]:
-        served = await client.get(variant["url"])
+        served = await client.get(variant["url"], headers=owner)
         assert served.status_code == 200
         assert served.headers["content-type"] == variant["content_type"]
         assert served.headers["etag"] == f'"{hashlib.sha256(served.content).hexdigest()}"'
-        assert served.headers["cache-control"] == IMMUTABLE
+        # No post shows it yet: its owner's alone, for no shared cache.
+        assert served.headers["cache-control"] == PRIVATE
         assert served.headers["x-content-type-options"] == "nosniff"
         image = Image.open(io.BytesIO(served.content))
         assert image.size == (variant["width"], variant["height"])
         assert not image.getexif() and "icc_profile" not in image.info
         cached = await client.get(variant["url"],
-                                  headers={"If-None-Match": served.headers["etag"]})
-        assert cached.status_code == 304 and cached.headers["cache-control"] == IMMUTABLE
+                                  headers={**owner, "If-None-Match": served.headers["etag"]})
+        assert cached.status_code == 304 and cached.headers["cache-control"] == PRIVATE
 
     # The original stays as uploaded.
-    assert (await client.get(media["url"])).content == original
+    assert (await client.get(media["url"], headers=owner)).content == original
 
 
 async def test_the_upload_queues_the_job_in_its_transaction(client, session):
@@ -109,7 +111,7 @@ async def test_the_upload_queues_the_job_in_its_transaction(client, session):
     # The response is written before the commit; the job runs once it is committed (inline in
     # the tests, by a worker otherwise).
     assert created["status"] == "pending" and created["variants"] == []
-    media = (await client.get(f"{MEDIA}/{created['id']}")).json()
+    media = (await client.get(f"{MEDIA}/{created['id']}", headers=owner)).json()
     assert media["status"] == "ready"
     assert [(v["width"], v["height"]) for v in media["variants"]] == [(320, 240), (400, 300)] * 2
 
@@ -117,13 +119,14 @@ async def test_the_upload_queues_the_job_in_its_transaction(client, session):
 async def test_unknown_variants_are_404_and_malformed_names_422(client, job_context):
     owner = await factories.user(client)
     created = await upload(client, owner, photo(400, 300))
-    await processed(client, job_context, created["id"])
-    unknown = await client.get(f"{MEDIA}/{created['id']}/variants/320w-0000000000000000.webp")
+    await processed(client, job_context, created["id"], owner)
+    unknown = await client.get(f"{MEDIA}/{created['id']}/variants/320w-0000000000000000.webp",
+                               headers=owner)
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
     for name in ("..%2Fsecret", "320w.webp", "320w-0000000000000000.gif"):
-        assert (await client.get(f"{MEDIA}/{created['id']}/variants/{name}")).status_code in (
-            404, 422)
+        assert (await client.get(f"{MEDIA}/{created['id']}/variants/{name}",
+                                 headers=owner)).status_code in (404, 422)
 
 
 async def test_a_post_says_pending_then_carries_the_variants_once_ready(client, session,
@@ -165,7 +168,7 @@ async def test_a_truncated_jpeg_ends_failed_with_the_reason(client, session, job
     created = await upload(client, owner, data[: len(data) * 2 // 3])
     assert created["status"] == "pending"
 
-    media = await processed(client, job_context, created["id"])
+    media = await processed(client, job_context, created["id"], owner)
     assert media["status"] == "failed"
     assert "truncated" in media["failure_reason"]
     assert media["variants"] == [] and media["blurhash"] is None
@@ -190,7 +193,7 @@ async def test_bombs_are_refused_at_upload_or_by_the_job(client, session, job_co
     # The limit lowered between upload and processing: the job refuses it the same way.
     created = await upload(client, owner, photo(64, 48, fmt="PNG"))
     monkeypatch.setattr(get_settings(), "max_image_pixels", 64 * 48 - 1)
-    media = await processed(client, job_context, created["id"])
+    media = await processed(client, job_context, created["id"], owner)
     assert media["status"] == "failed"
     assert "64x48" in media["failure_reason"]
 
@@ -212,12 +215,12 @@ async def test_wrong_types_and_unreadable_headers_are_refused_at_once(client, se
 async def test_running_the_job_twice_gives_the_same_row_and_files(client, session, job_context):
     owner = await factories.user(client)
     created = await upload(client, owner, photo(1800, 1200))
-    first = await processed(client, job_context, created["id"])
+    first = await processed(client, job_context, created["id"], owner)
     stem = await stem_of(session, created["id"])
     files = variant_files(stem)
     assert len(files) == 6
 
-    second = await processed(client, job_context, created["id"])
+    second = await processed(client, job_context, created["id"], owner)
     assert second == first
     assert variant_files(stem) == files == sorted(variant_keys(await row(session, created["id"])))
 
@@ -245,7 +248,7 @@ async def test_a_run_that_died_after_saving_files_is_completed_by_the_next(clien
     assert len(variant_files(stem)) == 6
 
     monkeypatch.undo()
-    media = await processed(client, job_context, created["id"])
+    media = await processed(client, job_context, created["id"], owner)
     assert media["status"] == "ready"
     assert variant_files(stem) == sorted(variant_keys(await row(session, created["id"])))
 
@@ -253,13 +256,13 @@ async def test_a_run_that_died_after_saving_files_is_completed_by_the_next(clien
 async def test_deleting_the_media_removes_its_variants(client, session, job_context):
     owner = await factories.user(client)
     created = await upload(client, owner, photo(900, 600))
-    media = await processed(client, job_context, created["id"])
+    media = await processed(client, job_context, created["id"], owner)
     stem = await stem_of(session, created["id"])
     assert len(variant_files(stem)) == 6
 
     assert (await client.delete(f"{MEDIA}/{created['id']}", headers=owner)).status_code == 204
     assert variant_files(stem) == []
-    assert (await client.get(media["variants"][0]["url"])).status_code == 404
+    assert (await client.get(media["variants"][0]["url"], headers=owner)).status_code == 404
 
 
 async def test_a_media_deleted_while_it_is_processed_leaves_no_files(client, session,
@@ -291,7 +294,7 @@ async def test_a_12_megapixel_jpeg_through_the_job(client, job_context):
     started = time.perf_counter()
     await process_media(job_context, media_id=created["id"])
     seconds = time.perf_counter() - started
-    media = (await client.get(f"{MEDIA}/{created['id']}")).json()
+    media = (await client.get(f"{MEDIA}/{created['id']}", headers=owner)).json()
     print(f"\n12 MP JPEG ({len(data) / 1e6:.1f} MB) through process-media (read, decode, "
           f"6 variants, blurhash, save, record) in {seconds * 1000:.0f} ms")
     assert media["status"] == "ready"
@@ -321,7 +324,7 @@ async def test_a_real_worker_ends_bad_uploads_failed_and_keeps_working(app, clie
     try:
         deadline = time.monotonic() + 60
         while True:
-            statuses = {name: (await client.get(f"{MEDIA}/{media_id}")).json()
+            statuses = {name: (await client.get(f"{MEDIA}/{media_id}", headers=owner)).json()
                         for name, media_id in ids.items()}
             if all(media["status"] != "pending" for media in statuses.values()):
                 break

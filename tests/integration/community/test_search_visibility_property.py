@@ -23,7 +23,7 @@ async def _search_all(client, headers: dict, q: str) -> list[int]:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds())
 async def test_search_shows_exactly_the_visible_posts(app, client, session, world):
-    _, headers, post_ids, _ = await _build(app, session, world)
+    headers, post_ids, _, _ = await _build(app, session, world)
     for viewer, auth in [(None, {}), *enumerate(headers)]:
         expected = {post_ids[n] for n, post in enumerate(world.posts)
                     if may_see(world, viewer, post)}

@@ -1,17 +1,21 @@
-"""Over random small worlds, every read path shows each viewer exactly the posts they may see."""
+"""Over random small worlds, every read path shows each viewer exactly the posts they may see,
+and the photos of exactly those posts (and their own)."""
 
 import asyncio
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, text
 
+from lifeceo.community.media.models import MEDIA_STATUSES, Media
+from lifeceo.community.media.service import originals_in, variants_in
 from lifeceo.community.posts.models import VISIBILITIES, Comment, Post
 from lifeceo.community.users.models import AuthSession, Follow, User
 from lifeceo.community.users.service import token_hash
+from lifeceo.settings import get_settings
 
 TABLES = "users, posts, comments, likes, follows, notifications, auth_sessions, media"
 START = datetime(2024, 3, 1, tzinfo=UTC)
@@ -24,14 +28,21 @@ class PostSpec:
     visibility: str
     # Few distinct ticks, so that equal timestamps (ordered by id) are common.
     tick: int
+    # Index into World.media: a photo of the author's own.
+    photo: int | None = None
 
 
+@dataclass(frozen=True)
+class MediaSpec:
+    owner: int
+    status: str
 @dataclass(frozen=True)
 class World:
     users: int
     follows: frozenset[tuple[int, int]]
     posts: tuple[PostSpec, ...]
     comments: tuple[tuple[int, int], ...]  # (post index, author)
+    media: tuple[MediaSpec, ...] = ()
 
 
 @st.composite
@@ -44,7 +55,13 @@ def worlds(draw) -> World:
                           min_size=1, max_size=6))
     comments = draw(st.lists(st.tuples(st.integers(0, len(posts) - 1),
                                        st.integers(0, users - 1)), max_size=3))
-    return World(users, follows, tuple(posts), tuple(comments))
+    media = draw(st.lists(st.builds(MediaSpec, st.integers(0, users - 1),
+                                    st.sampled_from(MEDIA_STATUSES)), max_size=4))
+    # Photos shared by several posts, on none, or only on posts some viewers may not see.
+    posts = [replace(post, photo=draw(st.sampled_from(
+        [None, *(n for n, item in enumerate(media) if item.owner == post.author)])))
+        for post in posts]
+    return World(users, follows, tuple(posts), tuple(comments), tuple(media))
 
 
 def may_see(world: World, viewer: int | None, post: PostSpec) -> bool:
@@ -57,8 +74,36 @@ def may_see(world: World, viewer: int | None, post: PostSpec) -> bool:
         post.visibility == "followers" and (viewer, post.author) in world.follows)
 
 
-async def _build(app, session, world: World) -> tuple[list[int], list[dict], list[int], list[int]]:
-    """The world in the database: user ids, their Bearer headers, post ids, comment ids."""
+def may_read(world: World, viewer: int | None, photo: int) -> bool:
+    return viewer == world.media[photo].owner or any(
+        post.photo == photo and may_see(world, viewer, post) for post in world.posts)
+
+
+def variant_name(photo: int) -> str:
+    return f"320w-{photo:016x}.webp"
+
+
+async def _store_media(session, world: World, user_ids: list[int]) -> list[int]:
+    """Media rows and their bytes: an original, and one rendition once ready."""
+    settings = get_settings()
+    originals, variants = originals_in(settings), variants_in(settings)
+    media_ids = []
+    for n, item in enumerate(world.media):
+        rendition = {"name": variant_name(n), "content_type": "image/webp", "width": 320,
+                     "height": 240, "byte_size": 9, "sha256": f"{n:064x}",
+                     "storage_key": f"property-{n}.webp"}
+        await originals.save(f"property-{n}.jpg", f"original {n}".encode())
+        await variants.save(rendition["storage_key"], f"variant {n}".encode())
+        media_ids.append(await session.scalar(insert(Media).returning(Media.id).values(
+            owner_id=user_ids[item.owner], content_type="image/jpeg", byte_size=10, width=640,
+            height=480, storage_key=f"property-{n}.jpg", sha256=f"{n:064x}", status=item.status,
+            variants=[rendition] if item.status == "ready" else [])))
+    return media_ids
+
+
+async def _build(app, session, world: World) -> tuple[list[dict], list[int], list[int],
+                                                     list[int]]:
+    """The world in the database: Bearer headers, post ids, comment ids, media ids."""
     await session.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
     user_ids = list(await session.scalars(insert(User).returning(User.id), [
         {"username": f"user{i}", "email": f"user{i}@example.org", "password_hash": "unused"}
@@ -71,9 +116,12 @@ async def _build(app, session, world: World) -> tuple[list[int], list[dict], lis
     if world.follows:
         await session.execute(insert(Follow), [
             {"follower_id": user_ids[a], "followee_id": user_ids[b]} for a, b in world.follows])
+    media_ids = await _store_media(session, world, user_ids)
     post_ids = list(await session.scalars(insert(Post).returning(Post.id), [
         {"author_id": user_ids[p.author], "body": f"post {n}", "visibility": p.visibility,
-         "created_at": START + timedelta(seconds=p.tick)} for n, p in enumerate(world.posts)]))
+         "created_at": START + timedelta(seconds=p.tick),
+         "media_id": None if p.photo is None else media_ids[p.photo]}
+        for n, p in enumerate(world.posts)]))
     comment_ids = []
     if world.comments:
         comment_ids = list(await session.scalars(insert(Comment).returning(Comment.id), [
@@ -83,7 +131,7 @@ async def _build(app, session, world: World) -> tuple[list[int], list[dict], lis
     # Written behind the application's back, with ids that the previous example used.
     await app.state.cache.clear_local()
     headers = [{"Authorization": f"Bearer {token}"} for token in tokens]
-    return user_ids, headers, post_ids, comment_ids
+    return headers, post_ids, comment_ids, media_ids
 
 
 async def _walk(client, url: str, headers: dict) -> list[int]:
@@ -102,7 +150,7 @@ async def _walk(client, url: str, headers: dict) -> list[int]:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds())
 async def test_every_read_path_shows_exactly_the_visible_posts(app, client, session, world):
-    _, headers, post_ids, comment_ids = await _build(app, session, world)
+    headers, post_ids, comment_ids, media_ids = await _build(app, session, world)
     newest_first = sorted(range(len(post_ids)),
                           key=lambda n: (world.posts[n].tick, post_ids[n]), reverse=True)
 
@@ -137,11 +185,40 @@ async def test_every_read_path_shows_exactly_the_visible_posts(app, client, sess
         assert await _walk(client, "/api/v1/feed/public", auth) == expected(
             None, lambda p: True)
 
+    async def check_photo(viewer: int | None, auth: dict, n: int) -> None:
+        """Metadata, content and variant: 404 alike for what does not exist and what the viewer
+        may not read; private, with no surrogate keys, unless a public post shows it."""
+        readable = may_read(world, viewer, n)
+        owner = viewer == world.media[n].owner
+        ready = world.media[n].status == "ready"
+        public = any(post.photo == n and post.visibility == "public" for post in world.posts)
+        base = f"/api/v1/media/{media_ids[n]}"
+        answers = {"metadata": await client.get(base, headers=auth),
+                   "content": await client.get(f"{base}/content", headers=auth),
+                   "variant": await client.get(f"{base}/variants/{variant_name(n)}",
+                                               headers=auth)}
+        expected = {"metadata": readable, "content": readable and (owner or ready),
+                    "variant": readable and ready}
+        for what, answer in answers.items():
+            assert answer.status_code == (200 if expected[what] else 404), (viewer, n, what)
+            if not readable:
+                assert answer.json()["detail"] == f"No media with id {media_ids[n]}.", what
+            elif not public:
+                assert answer.headers["cache-control"].startswith("private"), (viewer, n, what)
+                assert not {"xkey", "surrogate-key"} & set(answer.headers), (viewer, n, what)
+        if expected["content"]:
+            # Nobody but the owner gets the original and whatever metadata it holds.
+            assert answers["content"].content == (
+                f"original {n}" if owner else f"variant {n}").encode()
+        if expected["variant"]:
+            assert answers["variant"].content == f"variant {n}".encode()
+
     def checks() -> list:
         every = []
         for viewer, auth in [(None, {}), *enumerate(headers)]:
             every += [check_single_post(viewer, auth, n) for n in range(len(post_ids))]
             every += [check_timeline(viewer, auth, author) for author in range(world.users)]
+            every += [check_photo(viewer, auth, n) for n in range(len(media_ids))]
             every += [check_home(viewer, auth), check_public(viewer, auth)]
         return every
 

@@ -58,6 +58,27 @@ class Rendering:
     failure_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Readable:
+    """A media item as one viewer may read it."""
+
+    media: Media
+    # The owner reads the original; anyone else only what processing rendered from it.
+    owner: bool
+    # A public post shows it: whoever reads it gets the same, so shared caches may keep it.
+    public: bool
+
+
+@dataclass(frozen=True)
+class Served:
+    """Bytes of a media item for one reader; `data` is None when the reader's copy is current."""
+
+    content_type: str
+    etag: str
+    public: bool
+    data: bytes | None
+
+
 def sniff(data: bytes) -> ImageFormat | None:
     """The format the leading bytes announce; the client's Content-Type is never trusted."""
     if data.startswith(b"\xff\xd8\xff"):
@@ -147,32 +168,59 @@ class MediaService:
             raise NotFound(f"No media with id {media_id}.")
         return media
 
-    async def content(self, *, session: AsyncSession, storage: MediaStorage, media_id: int,
-                      if_none_match: str | None) -> tuple[Media, bytes | None]:
-        """The media and its bytes; None instead of the bytes when the client's copy is current."""
+    async def readable(self, *, session: AsyncSession, media_id: int,
+                       viewer: User | None) -> Readable:
+        """The media if the viewer may read it: its owner always, anyone else while a post they
+        may see shows it. Otherwise it does not exist, for them."""
         media = await self.get(session=session, media_id=media_id)
-        if _etag_matches(if_none_match, etag_of(media)):
-            return media, None
-        return media, await _read(storage, media.storage_key, media_id=media.id)
+        owner = viewer is not None and viewer.id == media.owner_id
+        seen, public = await post_service.media_audience(
+            session=session, media_id=media.id, owner_id=media.owner_id,
+            viewer_id=viewer.id if viewer else None)
+        if not (owner or seen):
+            raise NotFound(f"No media with id {media_id}.")
+        return Readable(media=media, owner=owner, public=public)
+
+    async def content(self, *, session: AsyncSession, originals: MediaStorage,
+                      variants: MediaStorage, media_id: int, viewer: User | None,
+                      if_none_match: str | None) -> Served:
+        """The original, for its owner; for anyone else the largest rendition, which carries no
+        metadata (the original may hold the camera's GPS position)."""
+        readable = await self.readable(session=session, media_id=media_id, viewer=viewer)
+        media = readable.media
+        if readable.owner:
+            # Not what anyone else gets under this URL: for no shared cache.
+            return await _served(originals, media, public=False, key=media.storage_key,
+                                 content_type=media.content_type, etag=etag_of(media),
+                                 if_none_match=if_none_match)
+        renditions = [StoredVariant.model_validate(stored) for stored in media.variants]
+        if not renditions:
+            raise NotFound(f"Media {media_id} is not processed yet.")
+        # WebP where both formats exist: every browser in use decodes it, and it is smaller.
+        largest = max(renditions, key=lambda variant: (variant.width,
+                                                      variant.content_type == WEBP.content_type))
+        return await _served(variants, media, public=readable.public, key=largest.storage_key,
+                             content_type=largest.content_type, etag=f'"{largest.sha256}"',
+                             if_none_match=if_none_match)
 
     async def variant(self, *, session: AsyncSession, storage: MediaStorage, media_id: int,
-                      name: str, if_none_match: str | None) -> tuple[StoredVariant, bytes | None]:
-        """A rendered variant and its bytes; None instead of the bytes when the client's copy is
-        current."""
-        media = await self.get(session=session, media_id=media_id)
-        found = [variant for variant in map(StoredVariant.model_validate, media.variants)
-                 if variant.name == name]
+                      viewer: User | None, name: str, if_none_match: str | None) -> Served:
+        """A rendered variant (upright, without metadata), for whoever may read the media."""
+        readable = await self.readable(session=session, media_id=media_id, viewer=viewer)
+        found = [variant for variant in map(StoredVariant.model_validate,
+                                            readable.media.variants) if variant.name == name]
         if not found:
             raise NotFound(f"Media {media_id} has no variant {name}.")
-        if _etag_matches(if_none_match, f'"{found[0].sha256}"'):
-            return found[0], None
-        return found[0], await _read(storage, found[0].storage_key, media_id=media.id)
+        return await _served(storage, readable.media, public=readable.public,
+                             key=found[0].storage_key,
+                             content_type=found[0].content_type, etag=f'"{found[0].sha256}"',
+                             if_none_match=if_none_match)
 
     async def delete(self, *, session: AsyncSession, cache: Cache, actor: User,
                      media_id: int) -> Media:
         """Delete the row as it is when deleted; the caller removes its files (the original and
         variant_keys) once the deletion is committed."""
-        media = await self.get(session=session, media_id=media_id)
+        media = (await self.readable(session=session, media_id=media_id, viewer=actor)).media
         if media.owner_id != actor.id:
             raise Forbidden("Only the owner may delete a media item.")
         await post_service.media_removed(session=session, cache=cache, media_id=media.id,
@@ -235,6 +283,15 @@ async def discard(storage: MediaStorage, keys: list[str]) -> None:
     """Remove files no row refers to any more (missing ones are no error)."""
     for key in keys:
         await storage.delete(key)
+
+
+async def _served(storage: MediaStorage, media: Media, *, public: bool, key: str,
+                  content_type: str, etag: str, if_none_match: str | None) -> Served:
+    """The bytes under `key`; none when the client's copy is current."""
+    data = None
+    if not _etag_matches(if_none_match, etag):
+        data = await _read(storage, key, media_id=media.id)
+    return Served(content_type=content_type, etag=etag, public=public, data=data)
 
 
 async def _read(storage: MediaStorage, key: str, *, media_id: int) -> bytes:

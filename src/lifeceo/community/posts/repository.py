@@ -112,6 +112,17 @@ async def ids_with_media(session: AsyncSession, *, media_id: int, owner_id: int)
         select(Post.id).where(Post.author_id == owner_id, Post.media_id == media_id)))
 
 
+async def media_audience(session: AsyncSession, *, media_id: int, owner_id: int,
+                         viewer_id: int | None) -> tuple[bool, bool]:
+    """Whether the viewer may see a post showing the media, and whether anyone may (a public
+    post shows it); one query, on the owner's posts as ids_with_media."""
+    showing = select(Post.id).where(Post.author_id == owner_id, Post.media_id == media_id)
+    seen, public = (await session.execute(select(
+        showing.where(visible_to(viewer_id)).exists(),
+        showing.where(Post.visibility == _PUBLIC).exists()))).one()
+    return seen, public
+
+
 async def media_owner(session: AsyncSession, media_id: int) -> int | None:
     """The owner of the media; the row stays locked against deletion until commit."""
     return await session.scalar(

@@ -20,6 +20,7 @@ from lifeceo.community.users.service import user_service
 from lifeceo.errors import Forbidden, NotFound, Unprocessable
 from lifeceo.platform.cache import Cache
 from lifeceo.platform.http.pagination import PageParams, page_of
+from lifeceo.platform.httpcache import add_surrogate_keys
 
 
 class PostService:
@@ -94,8 +95,10 @@ class PostService:
         post = await self._own(session=session, actor=actor, post_id=post_id, lock="no key update")
         await self._check_media(session=session, owner=actor, media_id=changes.get("media_id"))
         if changes:
-            visibility_before = post.visibility
+            visibility_before, media_before = post.visibility, post.media_id
             post = await repository.update_post(session, post, **changes)
+            if post.visibility != visibility_before or post.media_id != media_before:
+                _revise_media_audience(media_before, post.media_id)
             if {"body", "visibility"} & changes.keys():
                 # Those named since, or who may see the post now; nobody is told twice.
                 await self._notify_mentions(session=session, post=post, actor=actor,
@@ -114,6 +117,7 @@ class PostService:
         await cache.invalidate(keys=[cache_keys.post_key(post_id)],
                                tags=_listing_tags(actor.id, post.visibility), session=session)
         await repository.delete_post(session, post_id)
+        _revise_media_audience(post.media_id)
 
     async def like(self, *, session: AsyncSession, cache: Cache, user: User,
                    post_id: int) -> LikeState:
@@ -140,6 +144,12 @@ class PostService:
         if post_ids:
             await cache.invalidate(keys=[cache_keys.post_key(post_id) for post_id in post_ids],
                                    session=session)
+
+    async def media_audience(self, *, session: AsyncSession, media_id: int, owner_id: int,
+                             viewer_id: int | None) -> tuple[bool, bool]:
+        """Whether the viewer may see a post showing the media, and whether a public post does."""
+        return await repository.media_audience(session, media_id=media_id, owner_id=owner_id,
+                                               viewer_id=viewer_id)
 
     async def comments(self, *, session: AsyncSession, viewer: User | None, post_id: int,
                        page: PageParams) -> tuple[list[CommentOut], str | None]:
@@ -267,6 +277,12 @@ async def _forget_post(session: AsyncSession, cache: Cache, post_id: int, *,
     liked or unliked it, whether they like it."""
     liked = [cache_keys.liked_key(liker_id, post_id)] if liker_id else []
     await cache.invalidate(keys=[cache_keys.post_key(post_id), *liked], session=session)
+
+
+def _revise_media_audience(*media_ids: int | None) -> None:
+    """Who may read a post's media follows who may see the post: shared caches (Varnish) drop
+    their copies of media whose post changed its audience or went."""
+    add_surrogate_keys(*(f"media:{media_id}" for media_id in media_ids if media_id is not None))
 
 
 def _listing_tags(author_id: int, *visibilities: str) -> list[str]:

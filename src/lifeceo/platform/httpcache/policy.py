@@ -52,9 +52,11 @@ PUBLIC_READS = (
     _read("/events", "events"),
     _read(f"/events/{ID}", "event:{id}"),
     _read(f"/events/{ID}/attendees", "event:{id}"),
+    # Unless the route says private: media only a post's followers or its owner may read.
     _read(f"/media/{ID}", "media:{id}"),
-    # Sets its own Cache-Control (immutable); kept, only tagged.
+    # Set their own Cache-Control (immutable, or private); kept, only tagged.
     _read(f"/media/{ID}/content", "media:{id}"),
+    _read(f"/media/{ID}/variants/[^/]+", "media:{id}"),
 )
 
 
@@ -157,6 +159,9 @@ class CachePolicyMiddleware:
             headers = replaced(headers, b"cache-control", cache_control)
             if vary:
                 headers = with_vary(headers, *vary)
+        if not cache_control.startswith("public"):
+            # Keys are for shared caches; a private answer must not even say what it shows.
+            values = []
         for name in (b"surrogate-key", b"xkey"):
             headers = replaced(headers, name, values[0] if values else None)
         return {**start, "headers": headers}

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.redis_server import free_port
+from tests.unit.community.test_media_processing_pipeline import photo
 
 pytestmark = pytest.mark.slow
 
@@ -168,6 +169,60 @@ def test_a_write_purges_the_pages_that_show_it(stack, writer):
         assert http.post(f"{post}/like", headers=writer).status_code == 200
         liked = http.get(post)
         assert liked.headers["x-cache"] == "MISS" and liked.json()["like_count"] == 1
+
+
+def test_a_photo_is_kept_while_a_public_post_shows_it_and_purged_when_none_does(stack, writer):
+    with httpx.Client(base_url=stack.varnish_url) as http:
+        uploaded = http.post("/api/v1/media", headers=writer,
+                             files={"file": ("photo.jpg", photo(400, 300), "image/jpeg")})
+        assert uploaded.status_code == 201, uploaded.text
+        media_id = uploaded.json()["id"]
+        # Processed inline: ready by the time the owner reads it.
+        media = http.get(f"/api/v1/media/{media_id}", headers=writer).json()
+        assert media["status"] == "ready"
+        # The largest rendition and a variant: kept for a year once shared, so that only a
+        # purge can drop them.
+        urls = [media["url"], media["variants"][0]["url"]]
+        post = http.post("/api/v1/posts", headers=writer, json={
+            "body": "Photos of the milonga", "visibility": "followers", "media_id": media_id})
+        assert post.status_code == 201, post.text
+        path = f"/api/v1/posts/{post.json()['id']}"
+        for _ in range(2):
+            for url in urls:
+                hidden = http.get(url)
+                assert hidden.status_code == 404 and hidden.headers["x-cache"] != "HIT", url
+
+        def shared() -> None:
+            for url in urls:
+                # The 404s were not kept: public at once.
+                assert http.get(url).status_code == 200, url
+                again = http.get(url)
+                assert again.headers["x-cache"] == "HIT", url
+                assert "xkey" not in again.headers
+
+        def revoked() -> None:
+            for url in urls:
+                answer = http.get(url)
+                assert answer.status_code == 404, (url, answer.headers.get("x-cache"))
+
+        assert http.patch(path, headers=writer, json={"visibility": "public"}).status_code == 200
+        shared()
+        assert http.patch(path, headers=writer, json={"visibility": "private"}).status_code == 200
+        revoked()
+        assert http.patch(path, headers=writer, json={"visibility": "public"}).status_code == 200
+        shared()
+        assert http.delete(path, headers=writer).status_code == 204
+        revoked()
+
+
+def test_answers_not_marked_public_are_never_kept(stack):
+    with httpx.Client(base_url=stack.varnish_url) as http:
+        # An anonymous read that no cache may share.
+        for _ in range(2):
+            answered = http.get("/api/v1/search?q=tango")
+            assert answered.status_code == 200
+            assert answered.headers["cache-control"] == "private, no-cache"
+            assert answered.headers["x-cache"] != "HIT"
 
 
 def test_grace_serves_the_cached_feed_while_the_app_is_down(stack):
