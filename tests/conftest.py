@@ -42,6 +42,18 @@ from lifeceo.platform.db.engine import create_engine
 from lifeceo.settings import get_settings
 
 REQUIRE_SERVICES = os.environ.get("LIFECEO_TEST_REQUIRE_SERVICES") == "1"
+# CI runs the suite twice, against two PostgreSQL servers; what cannot depend on which one runs
+# in the first pass only.
+SKIP_DATABASE_INDEPENDENT = os.environ.get("LIFECEO_TEST_SKIP_DATABASE_INDEPENDENT") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not SKIP_DATABASE_INDEPENDENT:
+        return
+    skip = pytest.mark.skip(reason="database-independent: run in the other pass")
+    for item in items:
+        if item.get_closest_marker("database_independent"):
+            item.add_marker(skip)
 
 
 def _server_database(server_url: str) -> tuple[str, callable]:

@@ -30,7 +30,7 @@ from lifeceo.platform.flags.endpoints import router as flags_router
 from lifeceo.platform.health import HealthRegistry
 from lifeceo.platform.health.database import database_check
 from lifeceo.platform.health.endpoints import router as health_router
-from lifeceo.platform.http import docs, problems, security
+from lifeceo.platform.http import docs, openapi, problems, security
 from lifeceo.platform.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from lifeceo.platform.httpcache import (
     CachePolicy,
@@ -176,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(health_router)
     problems.install(app)
+    openapi.install(app, api_prefix=API_PREFIX, session_cookie=SESSION_COOKIE)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        overrides={f"{API_PREFIX}/media": settings.max_upload_bytes},
                        drain_bytes=settings.max_body_drain_bytes,

@@ -69,7 +69,6 @@ class Settings(BaseSettings):
     # Pixel count bounds decoding memory (decompression bombs): 40 MP is a modern phone camera.
     max_image_pixels: int = 40_000_000
     page_size_default: int = 20
-    page_size_max: int = 100
     # argon2id cost (RFC 9106 low-memory profile); the test suite lowers it to stay fast.
     password_hash_time_cost: int = 3
     password_hash_memory_kib: int = 64 * 1024

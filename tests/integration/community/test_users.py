@@ -107,7 +107,7 @@ async def test_follow_unfollow_lists_and_counters(client):
     following = (await client.get("/api/v1/users/alice/following")).json()
     assert [u["username"] for u in following["items"]] == ["bob"]
 
-    assert (await client.post("/api/v1/users/bob/follow", headers=bob)).status_code == 400
+    assert (await client.post("/api/v1/users/bob/follow", headers=bob)).status_code == 403
     assert (await client.post("/api/v1/users/nobody/follow", headers=bob)).status_code == 404
     response = await client.delete("/api/v1/users/bob/follow", headers=alice)
     assert response.json() == {"following": False, "followers_count": 1}

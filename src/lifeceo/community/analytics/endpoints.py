@@ -20,6 +20,7 @@ from lifeceo.community.analytics.service import MAX_REPORT_DAYS, analytics_servi
 from lifeceo.community.users.dependencies import CurrentUser
 from lifeceo.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from lifeceo.platform.db.session import DbSession
+from lifeceo.platform.http.openapi import problem_responses
 from lifeceo.platform.ratelimit import rate_limit
 from lifeceo.settings import get_settings
 
@@ -51,7 +52,7 @@ def _beacon(content_type: str | None, body: bytes) -> RumBeacon:
 # Anonymous and per address: a beacon changes nothing of its sender's, so it needs neither a
 # session nor the CSRF token sendBeacon could not send.
 @router.post("/rum", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,
-             dependencies=[rate_limit("rum")],
+             dependencies=[rate_limit("rum")], responses=problem_responses(422),
              openapi_extra={"requestBody": {"required": True, "content": {
                  media_type: {"schema": _BEACON_SCHEMA} for media_type in sorted(BEACON_TYPES)}}})
 async def rum_beacon(request: Request, session: DbSession):
@@ -62,7 +63,8 @@ async def rum_beacon(request: Request, session: DbSession):
     return Accepted()
 
 
-@router.get("/admin/analytics/hourly", response_model=HourlyCounts)
+@router.get("/admin/analytics/hourly", response_model=HourlyCounts,
+            responses=problem_responses(400, 403))
 async def hourly_counts(user: CurrentUser, session: DbSession,
                         since: Annotated[datetime | None, Query(
                             description="start, inclusive (default: a day before until)")] = None,
@@ -75,7 +77,8 @@ async def hourly_counts(user: CurrentUser, session: DbSession,
                                                  until=until, kind=kind)
 
 
-@router.get("/admin/analytics/performance", response_model=PerformanceReport)
+@router.get("/admin/analytics/performance", response_model=PerformanceReport,
+            responses=problem_responses(403))
 async def page_performance(user: CurrentUser, session: DbSession,
                            hours: Annotated[int, Query(ge=1, le=24 * MAX_REPORT_DAYS)] = 24,
                            min_samples: Annotated[int | None, Query(ge=1, le=1_000_000)] = None):

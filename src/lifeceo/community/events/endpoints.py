@@ -20,6 +20,7 @@ from lifeceo.community.fields import Tag
 from lifeceo.community.users.dependencies import CurrentUser, OptionalViewer, optional_viewer
 from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
+from lifeceo.platform.http.openapi import problem_responses
 from lifeceo.platform.http.pagination import Page, Pagination, RowId
 from lifeceo.platform.ratelimit import rate_limit
 
@@ -62,19 +63,21 @@ async def get_event(event_id: RowId, viewer: OptionalViewer, session: DbSession,
                                    viewer=viewer)
 
 
-@router.patch("/events/{event_id}", response_model=EventOut)
+@router.patch("/events/{event_id}", response_model=EventOut, responses=problem_responses(409))
 async def update_event(event_id: RowId, body: EventUpdate, user: CurrentUser, session: DbSession,
                        cache: AppCache):
     return await event_service.update(session=session, cache=cache, actor=user, event_id=event_id,
                                       changes=body.model_dump(exclude_unset=True))
 
 
-@router.post("/events/{event_id}/cancel", response_model=EventOut)
+@router.post("/events/{event_id}/cancel", response_model=EventOut,
+             responses=problem_responses(409))
 async def cancel_event(event_id: RowId, user: CurrentUser, session: DbSession, cache: AppCache):
     return await event_service.cancel(session=session, cache=cache, actor=user, event_id=event_id)
 
 
-@router.post("/events/{event_id}/rsvp", response_model=EventOut)
+@router.post("/events/{event_id}/rsvp", response_model=EventOut,
+             responses=problem_responses(409))
 async def rsvp(event_id: RowId, body: RsvpRequest, user: CurrentUser, session: DbSession,
                cache: AppCache):
     return await event_service.rsvp(session=session, cache=cache, user=user, event_id=event_id,

@@ -10,12 +10,14 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     model_validator,
 )
 
-from lifeceo.community.fields import PartialUpdate, Tags, Text
+from lifeceo.community.fields import PartialUpdate, Tags, Text, rfc3339
+from lifeceo.platform.http.pagination import json_integer
 
 RsvpStatus = Literal["going", "interested"]
 
@@ -55,11 +57,14 @@ Title = Text(strip=True, min_length=1, max_length=200)
 Description = Text(max_length=10_000)
 City = Text(strip=True, min_length=1, max_length=100)
 Venue = Text(strip=True, max_length=200)
-Moment = Annotated[AwareDatetime, AfterValidator(_within_window)]
-Timezone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_iana_zone)]
+Moment = Annotated[AwareDatetime, BeforeValidator(rfc3339), AfterValidator(_within_window)]
+Timezone = Annotated[str, Field(min_length=1, max_length=64,
+                                json_schema_extra=lambda schema: schema.update(
+                                    enum=sorted(_zone_names()))),
+                     AfterValidator(_iana_zone)]
 Price = Annotated[Decimal, Field(ge=0, le=PRICE_MAX, max_digits=10, decimal_places=2),
                   AfterValidator(lambda price: price.quantize(Decimal("0.01")))]
-Capacity = Annotated[int, Field(ge=1, le=CAPACITY_MAX, strict=True)]
+Capacity = Annotated[int, Field(ge=1, le=CAPACITY_MAX), BeforeValidator(json_integer)]
 
 
 class EventCreate(BaseModel):

@@ -1,11 +1,11 @@
 """HTTP endpoints of search and search-as-you-type."""
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from lifeceo.community.fields import DateTime
 from lifeceo.community.search.schemas import (
     SearchPage,
     SearchType,
@@ -17,6 +17,7 @@ from lifeceo.community.users.dependencies import OptionalViewer
 from lifeceo.community.users.schemas import TangoRole
 from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
+from lifeceo.platform.http.openapi import problem_responses
 from lifeceo.platform.search import normalise
 
 router = APIRouter(tags=["search"])
@@ -29,7 +30,11 @@ MAX_PAGE = 50
 MAX_TRENDING_HOURS = 7 * 24
 
 
-@router.get("/search", response_model=SearchPage)
+def _exact(price: float | None) -> Decimal | None:
+    return None if price is None else Decimal(str(price))
+
+
+@router.get("/search", response_model=SearchPage, responses=problem_responses(400))
 async def search(
     session: DbSession, cache: AppCache, viewer: OptionalViewer,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS,
@@ -39,14 +44,15 @@ async def search(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     author: Annotated[str | None, Query(max_length=30, description="posts: by this username")] = None,
     tag: Annotated[list[str], Query(max_length=10, description="posts: with every tag")] = [],  # noqa: B006
-    posted_after: datetime | None = None,
-    posted_before: datetime | None = None,
+    posted_after: DateTime | None = None,
+    posted_before: DateTime | None = None,
     city: Annotated[str | None, Query(max_length=100, description="people and events")] = None,
     role: Annotated[TangoRole | None, Query(description="people")] = None,
-    starts_after: datetime | None = None,
-    starts_before: datetime | None = None,
-    price_min: Annotated[Decimal | None, Query(ge=0, le=10**8)] = None,
-    price_max: Annotated[Decimal | None, Query(ge=0, le=10**8)] = None,
+    starts_after: DateTime | None = None,
+    starts_before: DateTime | None = None,
+    # Numbers in the document (Decimal's schema allows any string too), exact once converted.
+    price_min: Annotated[float | None, Query(ge=0, le=10**8)] = None,
+    price_max: Annotated[float | None, Query(ge=0, le=10**8)] = None,
     include_past: Annotated[bool, Query(description="events: also those already over")] = False,
 ):
     # Control characters (NUL among them) cannot reach PostgreSQL; they never match anyway.
@@ -55,8 +61,8 @@ async def search(
         tags=tuple(normalise(item).lower() for item in tag if normalise(item)),
         posted_after=posted_after, posted_before=posted_before,
         city=normalise(city) if city else None, role=role,
-        starts_after=starts_after, starts_before=starts_before, price_min=price_min,
-        price_max=price_max, include_past=include_past)
+        starts_after=starts_after, starts_before=starts_before, price_min=_exact(price_min),
+        price_max=_exact(price_max), include_past=include_past)
     return await search_service.search(
         session=session, cache=cache, viewer=viewer, text=q, type=type, filters=filters,
         limit=limit, offset=decode_offset(cursor) if cursor else 0)

@@ -11,6 +11,7 @@ from lifeceo.community.users.service import csrf_token_for, user_service
 from lifeceo.errors import Forbidden, Unauthorized
 from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
+from lifeceo.platform.http.openapi import declares
 
 SESSION_COOKIE = "lifeceo_session"
 CSRF_COOKIE = "lifeceo_csrf"
@@ -27,6 +28,7 @@ def _credentials(request: Request) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
+@declares(401, unsafe=(403,), credentials="optional")
 async def optional_viewer(request: Request, session: DbSession, cache: AppCache) -> User | None:
     token, from_cookie = _credentials(request)
     if token is None:
@@ -46,6 +48,7 @@ async def optional_viewer(request: Request, session: DbSession, cache: AppCache)
     return user
 
 
+@declares(401, credentials="required")
 async def required_user(viewer: Annotated[User | None, Depends(optional_viewer)]) -> User:
     if viewer is None:
         raise Unauthorized("Log in first: send Authorization: Bearer <token>.")

@@ -1,6 +1,5 @@
 """HTTP endpoints of authentication, profiles and follows."""
 
-import re
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -26,6 +25,7 @@ from lifeceo.community.users.service import csrf_token_for, user_service
 from lifeceo.platform.batch.lookup import MAX_LOOKUP_ITEMS, Items, comma_separated
 from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
+from lifeceo.platform.http.openapi import problem_responses
 from lifeceo.platform.http.pagination import Page, PageParams, Pagination, page_of
 from lifeceo.platform.ratelimit import limit_failures, rate_limit
 from lifeceo.settings import get_settings
@@ -40,14 +40,15 @@ def secure_cookies(request: Request) -> bool:
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=Me,
-             dependencies=[rate_limit("registration")])
+             dependencies=[rate_limit("registration")], responses=problem_responses(409))
 async def register(body: Register, session: DbSession):
     return await user_service.register(session=session, username=body.username, email=body.email,
                                        password=body.password)
 
 
 # Failed logins only, per address: per attempted username would let anyone lock anyone out.
-@router.post("/auth/login", response_model=LoginResult, dependencies=[limit_failures("auth")])
+@router.post("/auth/login", response_model=LoginResult, dependencies=[limit_failures("auth")],
+             responses=problem_responses(401))
 async def login(body: Login, session: DbSession, request: Request, response: Response):
     token, expires_at, user = await user_service.login(session=session, login=body.username,
                                                        password=body.password)
@@ -86,14 +87,9 @@ async def update_me(body: ProfileUpdate, user: CurrentUser, session: DbSession, 
                                              changes=body.model_dump(exclude_unset=True))
 
 
-def _username(text: str) -> str:
-    if not re.fullmatch(USERNAME_PATTERN, text):
-        raise ValueError(f"a username is 3-30 of A-Z, a-z, 0-9 and '_', not {text[:30]!r}")
-    return text.lower()
-
-
 Usernames = comma_separated(
-    _username, item_chars=30, description=f"up to {MAX_LOOKUP_ITEMS} comma-separated usernames")
+    str.lower, item=USERNAME_PATTERN.strip("^$"), item_chars=30,
+    description=f"up to {MAX_LOOKUP_ITEMS} comma-separated usernames")
 
 
 @router.get("/users", response_model=Items[PublicUser])

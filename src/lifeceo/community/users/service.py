@@ -17,7 +17,7 @@ from lifeceo.community.users import cache_keys, repository
 from lifeceo.community.users.models import User
 from lifeceo.community.users.passwords import hash_password, verify_password
 from lifeceo.community.users.schemas import Byline, PublicUser
-from lifeceo.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from lifeceo.errors import Conflict, Forbidden, NotFound, Unauthorized
 from lifeceo.platform.cache import MISSING, Cache
 from lifeceo.platform.http.pagination import PageParams
 from lifeceo.settings import get_settings
@@ -156,7 +156,7 @@ class UserService:
                      username: str) -> User:
         followee = await self.get(session=session, username=username)
         if followee.id == follower.id:
-            raise BadRequest("You cannot follow yourself.")
+            raise Forbidden("You cannot follow yourself.")
         if await repository.add_follow(session, follower_id=follower.id, followee_id=followee.id):
             await notification_service.notify(session=session, recipient_id=followee.id,
                                               actor_id=follower.id, kind="follow",

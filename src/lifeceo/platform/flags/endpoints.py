@@ -22,6 +22,7 @@ from lifeceo.platform.flags.schemas import (
 )
 from lifeceo.platform.flags.service import PreconditionRequired, flag_service
 from lifeceo.platform.flags.targeting import remember_visitor, user_target, visitor_target
+from lifeceo.platform.http.openapi import declares, problem_responses
 from lifeceo.platform.http.pagination import Page, Pagination, page_of
 
 KeyPath = Annotated[str, Path(pattern=FLAG_KEY_PATTERN)]
@@ -30,6 +31,7 @@ KeyPath = Annotated[str, Path(pattern=FLAG_KEY_PATTERN)]
 VERSION_TAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})(?:-(?:br|gzip))?"\s*$')
 
 
+@declares(403)
 async def administrator(user: CurrentUser) -> User:
     # Platform code knows no roles service; the one admin flag is checked here.
     if not user.is_admin:
@@ -75,7 +77,8 @@ async def list_flags(session: DbSession):
     return Page(items=[Flag.model_validate(flag) for flag in flags], next_cursor=None)
 
 
-@admin.post("/flags", response_model=Flag, status_code=201, summary="Create a feature flag")
+@admin.post("/flags", response_model=Flag, status_code=201, summary="Create a feature flag",
+            responses=problem_responses(409))
 async def create_flag(body: FlagCreate, response: Response, session: DbSession, flags: AppFlags,
                       user: Administrator):
     flag = await flag_service.create(session=session, actor=f"user:{user.id}", body=body,
@@ -89,7 +92,8 @@ async def read_flag(key: KeyPath, response: Response, session: DbSession):
 
 
 @admin.patch("/flags/{key}", response_model=Flag,
-             summary="Change a flag: If-Match or `version` names the version read (409 if stale)")
+             summary="Change a flag: If-Match or `version` names the version read (409 if stale)",
+             responses=problem_responses(409, 428))
 async def update_flag(key: KeyPath, body: FlagUpdate, response: Response, session: DbSession,
                       flags: AppFlags, user: Administrator,
                       if_match: Annotated[str | None, Header(max_length=100)] = None):

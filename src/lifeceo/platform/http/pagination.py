@@ -7,14 +7,19 @@ from typing import Annotated, Generic, TypeVar
 
 import orjson
 from fastapi import Depends, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from lifeceo.errors import BadRequest
+from lifeceo.platform.http.openapi import declares
 from lifeceo.settings import get_settings
 
 T = TypeVar("T")
 # Ids are PostgreSQL bigints; a larger one in a cursor would fail in the database, not here.
-MAX_ROW_ID = 2**63 - 1
+# 2^63 - 1024 rather than 2^63 - 1: the largest below it that a JSON number (a double) holds
+# exactly, so that the OpenAPI document's maximum is the one enforced.
+MAX_ROW_ID = 2**63 - 1024
+# In the OpenAPI document, so that a larger limit is a schema error (422), not a surprise.
+MAX_PAGE_SIZE = 100
 
 
 class Page(BaseModel, Generic[T]):
@@ -46,22 +51,29 @@ class PageParams(BaseModel):
 
 
 # async: FastAPI runs a plain `def` dependency in a worker thread, a hop on every request.
+@declares(400)
 async def page_params(
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="page size, at most 100")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")] = None,
 ) -> PageParams:
-    settings = get_settings()
-    if limit is not None and limit > settings.page_size_max:
-        raise BadRequest(f"limit must be at most {settings.page_size_max}.")
     return PageParams(after=decode_cursor(cursor) if cursor else None,
-                      limit=limit or settings.page_size_default)
+                      limit=limit or get_settings().page_size_default)
 
 
 Pagination = Annotated[PageParams, Depends(page_params)]
 # A row id in a path, bounded so that an absurd id is a 422 rather than a failed bigint cast.
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+
+
+def json_integer(value: object) -> object:
+    """JSON Schema's integer: 3 or 3.0, never "3" or true (which lax pydantic also takes)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    return value
+
+
 # The same in a request body.
-RowIdField = Annotated[int, Field(strict=True, ge=1, le=MAX_ROW_ID)]
+RowIdField = Annotated[int, Field(ge=1, le=MAX_ROW_ID), BeforeValidator(json_integer)]
 
 
 def page_of(rows: list, params: PageParams, key=lambda row: (row.created_at, row.id)) -> tuple[list, str | None]:

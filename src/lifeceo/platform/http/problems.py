@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lifeceo.errors import LifeceoError
 from lifeceo.platform.db.errors import database_unavailable
+from lifeceo.platform.http.methods import allowed_methods
 
 PROBLEM_JSON = "application/problem+json"
 OVERLOAD_RETRY_AFTER_SECONDS = 1
@@ -65,14 +66,28 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
     if any(error["type"] == "json_invalid" for error in errors):
         return problem(400, detail="The request body is not valid JSON.",
                        instance=request.url.path)
+    if any(error["loc"] == ["body"] and error["type"] == "model_attributes_type"
+           for error in errors) and not _json(request):
+        # FastAPI parses a body as JSON only when it is declared so; any other is not "invalid
+        # input" but input of the wrong kind.
+        return problem(415, detail="Send the body as application/json.",
+                       instance=request.url.path)
     return problem(422, detail="The request does not match the schema.",
                    instance=request.url.path, errors=errors)
 
 
+def _json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
 async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem(exc.status_code, detail=detail, instance=request.url.path,
-                   headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}),
+                   "Allow": ", ".join(allowed_methods(request.app.routes, request.scope))}
+    return problem(exc.status_code, detail=detail, instance=request.url.path, headers=headers)
 
 
 async def on_overload(request: Request, exc: PoolTimeout) -> Response:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from lifeceo.community.users.dependencies import CurrentUser
 from lifeceo.community.users.models import User
 from lifeceo.errors import Forbidden
+from lifeceo.platform.http.openapi import declares
 from lifeceo.platform.observability.recent import RECENT_LOGS
 from lifeceo.platform.observability.recent_schemas import LogLevel, RecentLogsPage
 
@@ -18,6 +19,7 @@ TRACE_ID_PATTERN = r"^[0-9a-f]{32}$"
 MAX_LIMIT = 1000
 
 
+@declares(403)
 async def administrator(user: CurrentUser) -> User:
     # Platform code knows no roles service; the one admin flag is checked here.
     if not user.is_admin:

@@ -8,11 +8,13 @@ from lifeceo.community.users.dependencies import CurrentUser
 from lifeceo.community.users.models import User
 from lifeceo.errors import Forbidden
 from lifeceo.platform.db.session import DbSession
+from lifeceo.platform.http.openapi import declares, problem_responses
 from lifeceo.platform.http.pagination import Page, Pagination, RowId, page_of
 from lifeceo.platform.queue.schemas import Job, JobDetail, JobStatus, Purged, QueueName, QueueReport
 from lifeceo.platform.queue.service import job_service
 
 
+@declares(403)
 async def administrator(user: CurrentUser) -> User:
     # Platform code knows no roles service; the one admin flag is checked here.
     if not user.is_admin:
@@ -44,16 +46,18 @@ async def purge_dead(session: DbSession, queue: Annotated[QueueName | None, Quer
     return Purged(deleted=await job_service.purge_dead(session=session, queue=queue))
 
 
-@router.get("/{job_id}", response_model=JobDetail, summary="One job with its failed runs")
+@router.get("/{job_id:int}", response_model=JobDetail, summary="One job with its failed runs")
 async def job_detail(job_id: RowId, session: DbSession):
     return await job_service.detail(session=session, job_id=job_id)
 
 
-@router.post("/{job_id}/retry", response_model=Job, summary="Run a dead job again")
+@router.post("/{job_id:int}/retry", response_model=Job, summary="Run a dead job again",
+             responses=problem_responses(409))
 async def retry_job(job_id: RowId, session: DbSession):
     return await job_service.retry(session=session, job_id=job_id)
 
 
-@router.post("/{job_id}/cancel", response_model=Job, summary="Cancel a waiting or running job")
+@router.post("/{job_id:int}/cancel", response_model=Job,
+             summary="Cancel a waiting or running job", responses=problem_responses(409))
 async def cancel_job(job_id: RowId, session: DbSession):
     return await job_service.cancel(session=session, job_id=job_id)

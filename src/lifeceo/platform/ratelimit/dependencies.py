@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from fastapi.params import Depends as DependsMarker
 
 from lifeceo.errors import Forbidden, TooManyRequests, Unauthorized
+from lifeceo.platform.http.openapi import declares
 from lifeceo.platform.observability.metrics import record_rate_limit
 from lifeceo.platform.ratelimit.limiter import Quota, RateLimiter
 
@@ -67,17 +68,20 @@ def _without_auth_errors(viewer: Callable[..., Any]) -> Callable[..., Any]:
         except (Unauthorized, Forbidden):
             return None
 
-    return viewer_or_none
+    # Not the refusals functools.wraps copied from `viewer`: this one answers None instead.
+    return declares(credentials="optional")(viewer_or_none)
 
 
 def rate_limit(name: str, *, viewer: Callable[..., Any] | None = None) -> DependsMarker:
     """Every request counts; per user when `viewer` returns one, else per client address."""
     if viewer is None:
+        @declares(429)
         async def per_address(request: Request) -> None:
             await _charge(request, name, f"ip:{client_address(request)}")
 
         return Depends(per_address)
 
+    @declares(429)
     async def per_user(request: Request,
                        user: Annotated[Any, Depends(_without_auth_errors(viewer))]) -> None:
         subject = f"user:{user.id}" if user is not None else f"ip:{client_address(request)}"
@@ -90,6 +94,7 @@ def limit_failures(name: str) -> DependsMarker:
     """Only requests ending in 401 count, per client address (logging in); once the quota is spent,
     even a request that would succeed is refused."""
 
+    @declares(429)
     async def failures_per_address(request: Request) -> AsyncIterator[None]:
         limiter = _limiter(request)
         if limiter is None:

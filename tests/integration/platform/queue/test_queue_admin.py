@@ -45,9 +45,10 @@ async def test_only_administrators_manage_jobs(client, queued):
     (JOBS, {"status": "exploded"}, 422),
     (JOBS, {"queue": "mail"}, 422),
     (JOBS, {"cursor": "not-a-cursor"}, 400),
-    (JOBS, {"limit": "1000"}, 400),
+    (JOBS, {"limit": "1000"}, 422),
     (f"{JOBS}/0", {}, 422),
-    (f"{JOBS}/abc", {}, 422),
+    # Not a job id: no such route (digits only, so that /admin/jobs/dead is not one).
+    (f"{JOBS}/abc", {}, 404),
     (f"{JOBS}/99999", {}, 404),
 ])
 async def test_bad_input_is_a_problem(client, admin, queued, path, params, status):
