@@ -30,7 +30,7 @@ from lifeceo.platform.flags.endpoints import router as flags_router
 from lifeceo.platform.health import HealthRegistry
 from lifeceo.platform.health.database import database_check
 from lifeceo.platform.health.endpoints import router as health_router
-from lifeceo.platform.http import docs, openapi, problems, security
+from lifeceo.platform.http import docs, identity, openapi, problems, security
 from lifeceo.platform.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from lifeceo.platform.httpcache import (
     CachePolicy,
@@ -177,6 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     problems.install(app)
     openapi.install(app, api_prefix=API_PREFIX, session_cookie=SESSION_COOKIE)
+    # Who is asking, for the platform's own routes (flags, admin pages).
+    identity.install(app, authenticate=optional_viewer)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        overrides={f"{API_PREFIX}/media": settings.max_upload_bytes},
                        drain_bytes=settings.max_body_drain_bytes,

@@ -5,9 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from lifeceo.community.users.dependencies import CurrentUser, OptionalViewer
-from lifeceo.community.users.models import User
-from lifeceo.errors import Forbidden
 from lifeceo.platform.db.session import DbSession
 from lifeceo.platform.flags.dependency import AppFlags
 from lifeceo.platform.flags.schemas import (
@@ -22,7 +19,8 @@ from lifeceo.platform.flags.schemas import (
 )
 from lifeceo.platform.flags.service import PreconditionRequired, flag_service
 from lifeceo.platform.flags.targeting import remember_visitor, user_target, visitor_target
-from lifeceo.platform.http.openapi import declares, problem_responses
+from lifeceo.platform.http.identity import Administrator, OptionalPrincipal, administrator
+from lifeceo.platform.http.openapi import problem_responses
 from lifeceo.platform.http.pagination import Page, Pagination, page_of
 
 KeyPath = Annotated[str, Path(pattern=FLAG_KEY_PATTERN)]
@@ -31,15 +29,6 @@ KeyPath = Annotated[str, Path(pattern=FLAG_KEY_PATTERN)]
 VERSION_TAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})(?:-(?:br|gzip))?"\s*$')
 
 
-@declares(403)
-async def administrator(user: CurrentUser) -> User:
-    # Platform code knows no roles service; the one admin flag is checked here.
-    if not user.is_admin:
-        raise Forbidden("Only administrators may manage feature flags.")
-    return user
-
-
-Administrator = Annotated[User, Depends(administrator)]
 router = APIRouter(tags=["flags"])
 admin = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(administrator)])
 
@@ -47,7 +36,7 @@ admin = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(adminis
 @router.get("/flags", response_model=ClientFlags,
             summary="The client-visible flags, evaluated for the caller")
 async def client_flags(request: Request, response: Response, flags: AppFlags,
-                       viewer: OptionalViewer):
+                       viewer: OptionalPrincipal):
     target = user_target(viewer.id, viewer.groups) if viewer else visitor_target(request)
     evaluated = {}
     for definition in flags.definitions():

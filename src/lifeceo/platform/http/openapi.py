@@ -92,9 +92,8 @@ def install(app: FastAPI, *, api_prefix: str, session_cookie: str) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document = generate()
             # As FastAPI sees them: with the dependencies of the routers that include them.
-            describe(document, [route for route in iter_route_contexts(app.routes)
+            describe(generate(), [route for route in iter_route_contexts(app.routes)
                                 if isinstance(route.original_route, APIRoute)
                                 and route.include_in_schema], api_prefix=api_prefix,
                      session_cookie=session_cookie)

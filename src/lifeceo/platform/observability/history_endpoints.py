@@ -5,23 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from lifeceo.community.users.dependencies import CurrentUser
-from lifeceo.community.users.models import User
-from lifeceo.errors import Forbidden
 from lifeceo.platform.db.session import DbSession
-from lifeceo.platform.http.openapi import declares
+from lifeceo.platform.http.identity import administrator
 from lifeceo.platform.observability.history_schemas import SeriesName, SeriesReport
 from lifeceo.platform.observability.history_series import LABEL_CHARS
 from lifeceo.platform.observability.history_service import history_service
-
-
-@declares(403)
-async def administrator(user: CurrentUser) -> User:
-    # Platform code knows no roles service; the one admin flag is checked here.
-    if not user.is_admin:
-        raise Forbidden("Only administrators may read the metrics history.")
-    return user
-
 
 router = APIRouter(prefix="/admin/metrics", tags=["admin"],
                    dependencies=[Depends(administrator)])

@@ -6,10 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from lifeceo.community.users.dependencies import CurrentUser
-from lifeceo.community.users.models import User
-from lifeceo.errors import Forbidden
-from lifeceo.platform.http.openapi import declares
+from lifeceo.platform.http.identity import administrator
 from lifeceo.platform.observability.recent import RECENT_LOGS
 from lifeceo.platform.observability.recent_schemas import LogLevel, RecentLogsPage
 
@@ -17,14 +14,6 @@ from lifeceo.platform.observability.recent_schemas import LogLevel, RecentLogsPa
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 TRACE_ID_PATTERN = r"^[0-9a-f]{32}$"
 MAX_LIMIT = 1000
-
-
-@declares(403)
-async def administrator(user: CurrentUser) -> User:
-    # Platform code knows no roles service; the one admin flag is checked here.
-    if not user.is_admin:
-        raise Forbidden("Only administrators may read the logs.")
-    return user
 
 
 router = APIRouter(prefix="/admin/logs", tags=["admin"], dependencies=[Depends(administrator)])

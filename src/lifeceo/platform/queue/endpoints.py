@@ -4,23 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from lifeceo.community.users.dependencies import CurrentUser
-from lifeceo.community.users.models import User
-from lifeceo.errors import Forbidden
 from lifeceo.platform.db.session import DbSession
-from lifeceo.platform.http.openapi import declares, problem_responses
+from lifeceo.platform.http.identity import administrator
+from lifeceo.platform.http.openapi import problem_responses
 from lifeceo.platform.http.pagination import Page, Pagination, RowId, page_of
 from lifeceo.platform.queue.schemas import Job, JobDetail, JobStatus, Purged, QueueName, QueueReport
 from lifeceo.platform.queue.service import job_service
-
-
-@declares(403)
-async def administrator(user: CurrentUser) -> User:
-    # Platform code knows no roles service; the one admin flag is checked here.
-    if not user.is_admin:
-        raise Forbidden("Only administrators may manage jobs.")
-    return user
-
 
 router = APIRouter(prefix="/admin/jobs", tags=["admin"], dependencies=[Depends(administrator)])
 
