@@ -145,6 +145,8 @@ async def test_while_redis_is_down_the_workers_together_admit_no_more_than_the_q
     statuses = await failed_logins(server, 40, forwarded_for="203.0.113.200")
     assert set(statuses) <= {401, 429}, statuses
     print(f"admitted while Redis is down, of 40: {statuses.count(401)}")
-    # quota // 2 per worker (2 with the default 5): 4, or 3 if one worker took a single attempt;
-    # each worker granting the whole quota alone would let up to 10 through.
-    assert statuses.count(401) in (quota // 2 * 2 - 1, quota // 2 * 2), statuses
+    # quota // 2 per worker (2 with the default 5): 4 when both workers took their share, 3 if one
+    # took a single attempt, 2 if the kernel handed every connection to one worker (it does not
+    # spread accepts evenly); each worker granting the whole quota alone would let up to 10 through.
+    share = quota // 2
+    assert share <= statuses.count(401) <= share * 2, statuses
