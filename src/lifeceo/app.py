@@ -49,6 +49,7 @@ from lifeceo.platform.observability.history import HistorySampler
 from lifeceo.platform.observability.history_endpoints import router as metrics_history_router
 from lifeceo.platform.observability.logging import configure_logging
 from lifeceo.platform.observability.recent_endpoints import router as recent_logs_router
+from lifeceo.platform.observability.statements_endpoints import router as statements_router
 from lifeceo.platform.observability.tracing import (
     configure_tracing,
     instrument_app,
@@ -171,7 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX, dependencies=[rate_limit("api", viewer=optional_viewer)])
     for router in (users_router, posts_router, feed_router, events_router, notifications_router,
                    media_router, batch_router, cache_router, analytics_router, jobs_router,
-                   search_router, flags_router, metrics_history_router, recent_logs_router):
+                   search_router, flags_router, metrics_history_router, recent_logs_router,
+                   statements_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)

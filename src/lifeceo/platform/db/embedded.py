@@ -21,6 +21,9 @@ SYSTEM_USER = "lifeceo_postgres"
 MAX_SOCKET_DIR_LENGTH = 80
 PORT = 5432
 DATABASE = "lifeceo"
+# Statement statistics of every process, for the performance monitor: loading it costs a shared
+# memory segment of a few MB and a hash lookup per statement.
+PRELOAD = "pg_stat_statements"
 
 
 class DataDirInUse(RuntimeError):
@@ -59,7 +62,8 @@ class EmbeddedPostgres:
             self._stop_orphan()
             self._pg_ctl(
                 "start", "-w", "-t", "60", "-l", str(self.data_dir / "postgres.log"),
-                "-o", f"-c listen_addresses='' -k {self._socket_dir} -p {PORT}",
+                "-o", f"-c listen_addresses='' -k {self._socket_dir} -p {PORT} "
+                      f"-c shared_preload_libraries={PRELOAD}",
             )
             self._create_database()
         except BaseException:
@@ -154,6 +158,8 @@ class EmbeddedPostgres:
         if exists.stdout.strip() != "1":
             self._run("createdb", "-h", str(self._socket_dir), "-p", str(PORT), "-U", "postgres",
                       DATABASE)
+        self._run("psql", "-h", str(self._socket_dir), "-p", str(PORT), "-U", "postgres", "-d",
+                  DATABASE, "-qc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
 
     def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self._run("pg_ctl", "-D", str(self.pgdata), *args, check=check)
