@@ -253,6 +253,42 @@ class Settings(BaseSettings):
     # are a megabyte, and hold the last few minutes of even a noisy incident.
     log_recent_max_records: int = Field(default=1000, ge=0)
 
+    # The performance monitor's detectors (lifeceo.platform.monitor.detectors), over the
+    # metrics history. The seed's objectives: responses under 200 ms, errors under 0.1 %.
+    monitor_latency_slo_ms: float = Field(default=200.0, gt=0)
+    # Share of intervals whose p95 may exceed the objective: 1 % is about 15 minutes a day.
+    monitor_latency_slo_budget: float = Field(default=0.01, gt=0, le=1)
+    monitor_error_budget: float = Field(default=0.001, gt=0, le=1)
+    # The SRE workbook's fast-burn pair: at 14.4 times the allowed rate, 2 % of a month's budget
+    # goes in an hour; the short window makes a recovered service stop alarming within minutes.
+    monitor_burn_rate: float = Field(default=14.4, gt=0)
+    monitor_short_window_seconds: float = Field(default=60.0, gt=0)
+    monitor_long_window_seconds: float = Field(default=300.0, gt=0)
+    # Fewer requests in an interval say nothing about its p95 (5 requests: its p95 is the worst).
+    monitor_min_requests_per_interval: int = Field(default=5, ge=1)
+    # An error ratio over fewer requests than this is noise: one error in 50 is already 2 %.
+    monitor_min_requests_per_window: int = Field(default=200, ge=1)
+    # Cache hit ratio: judged against the previous hour, with at least 500 lookups in the window
+    # (no alarm without traffic) and a drop of at least 20 points, whatever the baseline's spread.
+    monitor_baseline_seconds: float = Field(default=3600.0, gt=0)
+    monitor_min_baseline_points: int = Field(default=30, ge=3)
+    monitor_min_cache_lookups: int = Field(default=500, ge=1)
+    monitor_cache_hit_min_drop: float = Field(default=0.2, ge=0, le=1)
+    # A queue is backlogged once its oldest due job waited 2 minutes (e-mail is expected within
+    # a minute) and it would not be empty within 10 at its present rate.
+    monitor_queue_max_age_seconds: float = Field(default=120.0, gt=0)
+    monitor_queue_max_drain_seconds: float = Field(default=600.0, gt=0)
+    # Holt's trend needs a minute of 10 s points before its slope means anything.
+    monitor_min_trend_points: int = Field(default=6, ge=3)
+    # A web worker holds ~140 MB at rest (measured with ps) and its L1 cache may add 32 MB:
+    # growth towards 1 GiB is a leak, not a working set.
+    monitor_worker_rss_limit_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)
+    # Forecasts look this far ahead: time enough to recycle a worker before it reaches the limit.
+    monitor_forecast_horizon_seconds: float = Field(default=1800.0, gt=0)
+    # A loop delayed 0.5 s in 2 of the last 6 intervals is blocked; a GC pause is ~50 ms, once.
+    monitor_max_loop_lag_ms: float = Field(default=500.0, gt=0)
+    monitor_min_blocked_intervals: int = Field(default=2, ge=1)
+
     _generated_secret_key: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")

@@ -1,0 +1,111 @@
+"""Each detector on recorded shapes of series: quiet on normal traffic, on too little traffic
+and on one bad interval; firing on the incident, with its evidence."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from lifeceo.platform.monitor import detectors
+from lifeceo.platform.monitor.signals import Point, Signals
+from lifeceo.settings import Settings
+
+NOW = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)
+STEP = 10.0
+BY_NAME = {detector.name: detector for detector in detectors.from_settings(Settings())}
+
+
+def series(values, *, samples=100, end=NOW) -> list[Point]:
+    count = len(values)
+    return [Point(end - timedelta(seconds=STEP * (count - 1 - i)), float(value),
+                  samples if np.isscalar(samples) else int(samples[i]))
+            for i, value in enumerate(values)]
+
+
+def signals(**named) -> Signals:
+    return Signals(now=NOW, step_seconds=STEP, series={
+        name: labels for name, labels in named.items()})
+
+
+def noise(level, count, spread, seed):
+    return np.maximum(level + np.random.default_rng(seed).normal(0, spread, count), 0)
+
+
+def test_slow_api_response_needs_both_windows_burning():
+    slow = BY_NAME["slow_api_response"]
+    calm = noise(0.08, 30, 0.01, 1)
+    assert slow.evaluate(signals(http_latency_p95_seconds={"feed": series(calm)})) == []
+    # One slow interval: 1 bad of 30 is a burn of 3.3 long, 16.7 short; the long window holds.
+    spike = calm.copy()
+    spike[-1] = 0.9
+    assert slow.evaluate(signals(http_latency_p95_seconds={"feed": series(spike)})) == []
+    incident = np.concatenate([noise(0.08, 24, 0.01, 2), noise(0.6, 6, 0.05, 3)])
+    [found] = slow.evaluate(signals(http_latency_p95_seconds={"feed": series(incident)}))
+    assert (found.detector, found.label, found.fingerprint) == (
+        "slow_api_response", "feed", "slow_api_response:feed")
+    assert found.evidence["burn_rates"][0] == 100.0 and len(found.evidence["points"]) == 30
+    # The same shape with 2 requests per interval is not evidence of anything.
+    assert slow.evaluate(signals(http_latency_p95_seconds={
+        "feed": series(incident, samples=2)})) == []
+
+
+def test_error_burst_weighs_each_point_by_its_requests():
+    burst = BY_NAME["error_burst"]
+    quiet = series(np.zeros(30), samples=50)
+    assert burst.evaluate(signals(http_error_ratio={"all": quiet})) == []
+    # 5 % errors over the last minute, 1 % before: both windows above 14.4 x 0.1 %.
+    failing = series(np.r_[np.full(24, 0.01), np.full(6, 0.05)], samples=50)
+    [found] = burst.evaluate(signals(http_error_ratio={"all": failing}))
+    assert found.severity == "critical" and found.evidence["burn_rates"][0] == 50.0
+    # Half the requests failing, but 3 requests in five minutes: no verdict.
+    few = series(np.full(30, 0.5), samples=np.r_[np.zeros(27), np.ones(3)])
+    assert burst.evaluate(signals(http_error_ratio={"all": few})) == []
+
+
+def test_low_cache_hit_rate_is_relative_to_the_namespace_and_needs_lookups():
+    low = BY_NAME["low_cache_hit_rate"]
+    # The feed namespace normally hits 95 %; search only 40 %, which is its normal.
+    feed_normal = noise(0.95, 360, 0.01, 4)
+    search = series(noise(0.40, 366, 0.02, 5))
+    cold = series(np.r_[feed_normal, np.full(6, 0.30)])
+    found = low.evaluate(signals(cache_hit_ratio={"feed": cold, "search": search}))
+    assert [detection.label for detection in found] == ["feed"]
+    assert abs(found[0].evidence["baseline"]["median"] - 0.95) < 0.01
+    # The same fall with 20 lookups an interval (120 in the window) is not enough traffic.
+    quiet = series(np.r_[feed_normal, np.full(6, 0.30)], samples=20)
+    assert low.evaluate(signals(cache_hit_ratio={"feed": quiet})) == []
+
+
+def test_queue_backlog_only_when_old_and_not_draining_in_time():
+    backlog = BY_NAME["queue_backlog"]
+    ages = series(np.linspace(60, 400, 30))
+    growing = series(np.linspace(100, 400, 30))
+    [found] = backlog.evaluate(signals(queue_oldest_age_seconds={"email": ages},
+                                       queue_depth={"email": growing}))
+    assert found.label == "email" and found.evidence["slope_per_second"] > 0
+    # Old jobs, but draining 20 a sample from 400: empty in about 3 minutes.
+    draining = series(np.linspace(1000, 420, 30))
+    assert backlog.evaluate(signals(queue_oldest_age_seconds={"email": ages},
+                                    queue_depth={"email": draining})) == []
+    young = series(np.full(30, 5.0))
+    assert backlog.evaluate(signals(queue_oldest_age_seconds={"email": young},
+                                    queue_depth={"email": growing})) == []
+
+
+def test_memory_usage_high_forecasts_a_leak_and_ignores_a_high_steady_process():
+    memory = BY_NAME["memory_usage_high"]
+    mib = 1024 * 1024
+    leak = series((600 + 5 * np.arange(30) + noise(0, 30, 1, 6)) * mib)
+    [found] = memory.evaluate(signals(process_rss_bytes={"max": leak}))
+    # 745 MiB now, +30 MiB a minute, 1,024 MiB limit: about 9 minutes.
+    assert 6 * 60 <= found.evidence["forecast"]["seconds"] <= 12 * 60
+    steady = series(noise(900, 30, 2, 7) * mib)
+    assert memory.evaluate(signals(process_rss_bytes={"max": steady})) == []
+
+
+def test_event_loop_blocked_needs_more_than_one_pause():
+    blocked = BY_NAME["event_loop_blocked"]
+    one_pause = series(np.r_[np.full(5, 0.01), 0.8])
+    assert blocked.evaluate(signals(event_loop_lag_seconds={"max": one_pause})) == []
+    [found] = blocked.evaluate(signals(event_loop_lag_seconds={
+        "max": series(np.r_[np.full(3, 0.01), 0.8, 0.02, 1.2])}))
+    assert "1.20 s" in found.summary
