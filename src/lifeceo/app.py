@@ -40,7 +40,16 @@ from lifeceo.platform.httpcache import (
     PurgeOnWriteMiddleware,
     purger_for,
 )
-from lifeceo.platform.observability import loop_lag, metrics_app
+from lifeceo.platform.levers import (
+    AdaptiveConcurrency,
+    AdaptiveConcurrencyMiddleware,
+    BreakerHold,
+    ClientLimit,
+    LeverBoard,
+    QueueConcurrency,
+)
+from lifeceo.platform.levers.endpoints import router as levers_router
+from lifeceo.platform.observability import loop_lag, metrics_app, profiles
 from lifeceo.platform.observability.errors import (
     configure_error_reporting,
     install_error_reporting,
@@ -48,6 +57,8 @@ from lifeceo.platform.observability.errors import (
 from lifeceo.platform.observability.history import HistorySampler
 from lifeceo.platform.observability.history_endpoints import router as metrics_history_router
 from lifeceo.platform.observability.logging import configure_logging
+from lifeceo.platform.observability.logs_shipper import LogShipper
+from lifeceo.platform.observability.profiles_endpoints import router as profiles_router
 from lifeceo.platform.observability.recent_endpoints import router as recent_logs_router
 from lifeceo.platform.observability.statements_endpoints import router as statements_router
 from lifeceo.platform.observability.tracing import (
@@ -91,9 +102,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loop_lag.monitor()
         engine = create_engine(settings, settings.database_url)
         instrument_engine(engine)
+        # Each request's statements, counted into its profile (profiles.ProfileMiddleware).
+        profiles.start(settings, engine)
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        # This worker's warnings and errors go to log_records with every other process's; first,
+        # so that those of its startup (Redis down, say) are among them.
+        app.state.log_shipper = LogShipper.start(settings, app.state.sessionmaker, role="web")
         app.state.health = HealthRegistry()
         app.state.health.add("database", database_check(engine))
         app.state.cache = Cache.from_settings(settings, engine=engine)
@@ -115,6 +131,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                prefer_redis=flag_switches.live_over_redis)
         await app.state.live.start()
         app.state.health.add("live", live_check(app.state.live))
+        # The runtime levers, pulled in any process and applied in every one.
+        app.state.levers = LeverBoard(app.state.live, [
+            concurrency_limits,
+            BreakerHold(cache=app.state.cache, rate_limiter=app.state.rate_limiter),
+            ClientLimit(rate_limiter=app.state.rate_limiter,
+                        max_clients=settings.levers_max_tightened_clients),
+            QueueConcurrency(min_concurrency=settings.jobs_concurrency_min,
+                             max_concurrency=settings.jobs_concurrency_max),
+        ], role="web")
+        await app.state.levers.start()
         # Flags are evaluated from this process's snapshot, reloaded when any process announces
         # a change over the live hub; `feature_flags.current()` finds it from anywhere.
         app.state.flags = feature_flags.FlagStore(engine=engine, publish=app.state.live.publish)
@@ -149,10 +175,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.flags.close()
             feature_flags.uninstall(app.state.flags)
             await metrics_app.stop(app)
+            await app.state.levers.close()
             # Ends the open streams; before the engine, which its publisher uses.
             await app.state.live.close()
             # Before the engine: its invalidation listener and publisher use the database.
             await app.state.cache.close()
+            # Last before the engine: what the others logged while stopping is shipped too.
+            if app.state.log_shipper is not None:
+                await app.state.log_shipper.close()
             await engine.dispose()
             if app.state.rate_limiter is not None:
                 await app.state.rate_limiter.close()
@@ -173,7 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (users_router, posts_router, feed_router, events_router, notifications_router,
                    media_router, batch_router, cache_router, analytics_router, jobs_router,
                    search_router, flags_router, metrics_history_router, recent_logs_router,
-                   statements_router):
+                   profiles_router, statements_router, levers_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)
@@ -197,9 +227,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        enabled=flag_switches.compression_enabled)
     # Outside the cache policy: it leaves the per-client counts off responses shared caches keep.
     app.add_middleware(RateLimitHeadersMiddleware)
+    # Sheds an expensive route class at its adaptive limit, before any of the work above.
+    concurrency_limits = AdaptiveConcurrency.from_settings(settings)
+    app.add_middleware(AdaptiveConcurrencyMiddleware, limits=concurrency_limits)
     # Inside the request context: it reads the request and user ids bound there.
     install_error_reporting(app)
     app.add_middleware(RequestContextMiddleware)
+    # Outside the request context and the error reporting: it reads the request id and sees
+    # the status the client got.
+    profiles.install(app, settings)
     # Last: the outermost middleware, so request durations include every other one.
     metrics_app.install(app, settings)
     # Around even that: the request span covers every middleware and the access log line.

@@ -263,6 +263,9 @@ def bench(
     compare_metrics: Annotated[bool, typer.Option(
         help="Run the workloads again with metrics off (LIFECEO_METRICS_ENABLED=false) and "
              "report what metrics cost.")] = False,
+    compare_profiles: Annotated[bool, typer.Option(
+        help="Run the workloads again with request profiles off (LIFECEO_PROFILES_ENABLED=false) "
+             "and report what profiles cost.")] = False,
 ) -> None:
     """Drive a real `lifeceo serve` with wrk and report every workload as a ratio of `hello`.
 
@@ -271,6 +274,8 @@ def bench(
     """
     from lifeceo.bench.runner import ALL_WORKLOADS, BenchOptions, run
 
+    if compare_metrics and compare_profiles:
+        raise fail("--compare-metrics and --compare-profiles: one comparison at a time")
     chosen = tuple(name.strip() for name in workloads.split(",") if name.strip())
     unknown = sorted(set(chosen) - set(ALL_WORKLOADS))
     if unknown or not chosen:
@@ -282,7 +287,7 @@ def bench(
     options = BenchOptions(
         data_dir=data_dir.resolve(), output_dir=output_dir, users=users, posts=posts,
         events=events, workers=workers, threads=threads, seconds=seconds, connections=counts,
-        workloads=chosen, compare_metrics=compare_metrics)
+        workloads=chosen, compare_metrics=compare_metrics, compare_profiles=compare_profiles)
     try:
         report = run(options, console)
     except RuntimeError as exc:

@@ -9,6 +9,7 @@ from lifeceo.community.media import tasks as media_tasks  # noqa: F401
 from lifeceo.community.notifications import tasks as notifications_tasks  # noqa: F401
 from lifeceo.community.search import tasks as search_tasks  # noqa: F401
 from lifeceo.platform.observability import history_tasks  # noqa: F401
+from lifeceo.platform.observability import logs_tasks as log_tasks  # noqa: F401
 from lifeceo.platform.queue import maintenance as queue_maintenance  # noqa: F401
 from lifeceo.platform.queue import schedule
 
@@ -26,3 +27,5 @@ schedule("refresh-search-terms", cron="* * * * *")
 # minute behind); expiry hourly, a small delete each time.
 schedule("metrics-rollup", cron="* * * * *")
 schedule("metrics-expire", cron="41 * * * *")
+# Shipped log records: every 5 minutes, so that a flood past the row cap is cut back soon.
+schedule("logs-expire", cron="*/5 * * * *")

@@ -161,6 +161,35 @@ class Settings(BaseSettings):
     # `lifeceo serve` runs one worker process for every queue; turn off when `lifeceo worker`
     # nodes run the queues.
     jobs_worker_in_serve: bool = True
+    # Bounds of the queue lever (lifeceo.platform.levers): a queue's concurrency may be set
+    # between them at runtime. Each queue's procrastinate worker runs the maximum and its jobs
+    # wait for one of the current slots, so the maximum is also how many jobs a worker process
+    # may hold per queue; 20 is twice the largest default (notifications, 10).
+    jobs_concurrency_min: int = Field(default=1, ge=1)
+    jobs_concurrency_max: int = Field(default=20, ge=1)
+
+    # Runtime levers (lifeceo.platform.levers, /api/v1/admin/levers). A lever expires by itself
+    # after at most this long: an hour outlasts an incident's mitigation, not a forgotten one.
+    levers_max_seconds: int = Field(default=3600, ge=1, le=86_400)
+    # GET waits this long for every process's state: NOTIFY and Redis pub/sub answer in a few
+    # ms on a LAN, so a process silent for 300 ms is busy or gone.
+    levers_report_wait_ms: int = Field(default=300, ge=10, le=5000)
+    # Clients whose rate limit may be tightened at once: each one's state travels in every
+    # report, which must fit PostgreSQL's 8,000-byte NOTIFY (~100 bytes each).
+    levers_max_tightened_clients: int = Field(default=32, ge=1, le=50)
+    # The expensive route classes the adaptive concurrency limit measures (path prefixes):
+    # search ranks the whole corpus, feed pages join follows and posts.
+    levers_concurrency_route_classes: dict[str, list[str]] = {
+        "search": ["/api/v1/search"], "feed": ["/api/v1/feed"]}
+    # Gradient2's starting point and bounds: 20 concurrent requests are Netflix's starting limit
+    # and twice this machine's database pool (10) for a class of its own; never below 4, so a
+    # latency spike cannot shut a class out; 200 is past anything two cores serve at once.
+    levers_concurrency_initial_limit: int = Field(default=20, ge=1)
+    levers_concurrency_min_limit: int = Field(default=4, ge=1)
+    levers_concurrency_max_limit: int = Field(default=200, ge=1)
+    # A shed request is retried after this: the limit adapts within tens of requests, i.e. well
+    # under a second at the rates that make it shed.
+    levers_concurrency_retry_after_seconds: int = Field(default=1, ge=1)
 
     # Mail (lifeceo.platform.mail). No SMTP host: messages are written as .eml files to
     # data_dir/outbox instead, so that development needs no mail server.
@@ -223,6 +252,24 @@ class Settings(BaseSettings):
     # Prometheus servers scraping every worker cannot turn into a query storm.
     metrics_queue_cache_seconds: float = 5.0
 
+    # Request profiles (lifeceo.platform.observability.profiles, GET /api/v1/admin/profiles):
+    # each request's SQL by fingerprint, a bounded sample kept per process. Off: no middleware
+    # and no SQL event, the baseline `lifeceo bench --compare-profiles` measures against.
+    profiles_enabled: bool = True
+    # Every request this slow is kept: the original monitor's slow_api_response threshold.
+    profile_slow_request_ms: float = Field(default=250.0, ge=0)
+    # The slowest requests of each route class (template and method) kept each minute: enough
+    # to show a route's slow tail, not its thousands of fast requests.
+    profile_keep_per_route_minute: int = Field(default=5, ge=0)
+    # Bounds of the per-minute sample and of the ring of slow requests. A profile is 1-3 KB (a
+    # few dozen distinct statements; their texts are SQLAlchemy's own cached strings), so both
+    # together stay under ~7 MB per process.
+    profile_max_requests: int = Field(default=2000, ge=1)
+    profile_slow_max_requests: int = Field(default=500, ge=0)
+    # The monitor looks every 30 s over windows of a few minutes; 10 minutes also leaves an
+    # operator time to look at what it saw.
+    profile_retention_minutes: int = Field(default=10, ge=1)
+
     # Metrics history (lifeceo.platform.observability.history): every interval each web process
     # stages its counts and one leader writes the key series. 10 s shows a burst to the
     # performance monitor, which looks every 30 s, while two days of it stay ~2 M rows.
@@ -252,6 +299,26 @@ class Settings(BaseSettings):
     # Recent warnings and errors kept per process for GET /admin/logs: 1,000 records of ~1 KB
     # are a megabyte, and hold the last few minutes of even a noisy incident.
     log_recent_max_records: int = Field(default=1000, ge=0)
+    # The same records of every web and job worker on every node, shipped to PostgreSQL
+    # (log_records) for GET /admin/logs and the monitor's evidence. Off: the ring buffer only.
+    log_ship_enabled: bool = True
+    # What the ring keeps too; info lines stay on stderr, where a log pipeline may collect them.
+    log_ship_level: Literal["warning", "error", "critical"] = "warning"
+    # An operator finds a request's error a second after it; one INSERT a second per process
+    # that logged anything costs the database nothing.
+    log_ship_interval_seconds: float = Field(default=1.0, gt=0)
+    # Rows per INSERT: 500 x 11 columns stays far below PostgreSQL's 65,535 parameters.
+    log_ship_batch_max_records: int = Field(default=500, ge=1, le=5000)
+    # Records waiting while the database is slow or down, newest dropped past it: 5,000 of
+    # ~1 KB are 5 MB per process, over a minute and a half of an incident logging 50 a second.
+    log_ship_queue_max_records: int = Field(default=5000, ge=1)
+    # A batch the database cannot take is retried every interval for this long, then dropped:
+    # a restart or failover (seconds to a minute) loses nothing, a long outage costs no memory.
+    log_ship_retry_seconds: float = Field(default=120.0, ge=0)
+    # Shipped records are deleted after this long: a Friday evening's incident still has its
+    # lines on Monday morning. The cap bounds a flood: a million rows of ~1 KB is about 1 GB.
+    log_retention_hours: int = Field(default=72, ge=1)
+    log_retention_max_rows: int = Field(default=1_000_000, ge=1)
 
     # The performance monitor's detectors (lifeceo.platform.monitor.detectors), over the
     # metrics history. The seed's objectives: responses under 200 ms, errors under 0.1 %.

@@ -12,6 +12,8 @@ from lifeceo.bench.wrk import Result
 
 # The workloads `--compare-metrics` runs again with metrics off are reported under this suffix.
 METRICS_OFF_SUFFIX = " (metrics off)"
+# And those `--compare-profiles` runs again with request profiles off.
+PROFILES_OFF_SUFFIX = " (profiles off)"
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,18 @@ class Report:
     def metrics_cost(self) -> dict[str, float]:
         """Per workload and connection count measured both ways (`--compare-metrics`): the share
         of rps that metrics cost, 1 - on/off."""
+        return self._cost(METRICS_OFF_SUFFIX)
+
+    def profiles_cost(self) -> dict[str, float]:
+        """The same for request profiles (`--compare-profiles`)."""
+        return self._cost(PROFILES_OFF_SUFFIX)
+
+    def _cost(self, off_suffix: str) -> dict[str, float]:
         cost = {}
         for m in self.measurements:
-            if not m.workload.endswith(METRICS_OFF_SUFFIX):
+            if not m.workload.endswith(off_suffix):
                 continue
-            base = m.workload.removesuffix(METRICS_OFF_SUFFIX)
+            base = m.workload.removesuffix(off_suffix)
             on = self.rps(base, m.connections)
             if on is not None and m.result.rps:
                 cost[f"{base} c={m.connections}"] = round(1 - on / m.result.rps, 4)
@@ -63,6 +72,7 @@ class Report:
             "hit_ratio": self.hit_ratio,
             "jobs": None if self.jobs is None else asdict(self.jobs),
             "metrics_cost": self.metrics_cost(),
+            "profiles_cost": self.profiles_cost(),
             "measurements": [
                 {"workload": m.workload, "connections": m.connections, **asdict(m.result),
                  "rps": round(m.result.rps, 1), "server_p95_ms": m.server_p95_ms,
@@ -91,9 +101,11 @@ class Report:
                          f"{r.non_2xx_3xx} |")
         lines += ["", "Server-side cache hit ratio during `mixed`: "
                   + ("not reported" if self.hit_ratio is None else f"{self.hit_ratio:.1%}"), ""]
-        for name, cost in self.metrics_cost().items():
-            lines += [(f"Metrics cost on {name}: {cost:.1%} of rps (on vs off, the median of "
-                       "rounds in alternating order)."), ""]
+        for feature, costs in (("Metrics", self.metrics_cost()),
+                               ("Request profiles", self.profiles_cost())):
+            for name, cost in costs.items():
+                lines += [(f"{feature} cost on {name}: {cost:.1%} of rps (on vs off, the median "
+                           "of rounds in alternating order)."), ""]
         if self.jobs is not None:
             jobs = self.jobs
             lines += [(f"Jobs: {jobs.enqueued_per_second:,.0f} enqueued/s with a commit each, "

@@ -10,7 +10,7 @@ from rich.console import Console
 from lifeceo.bench import server_side, workloads, wrk
 from lifeceo.bench.jobs import JobFigures
 from lifeceo.bench.jobs import measure as measure_jobs
-from lifeceo.bench.report import METRICS_OFF_SUFFIX, Measurement, Report
+from lifeceo.bench.report import METRICS_OFF_SUFFIX, PROFILES_OFF_SUFFIX, Measurement, Report
 from lifeceo.bench.server import BenchServer, run_cli
 from lifeceo.platform.db.embedded import cluster_url
 
@@ -27,6 +27,8 @@ WARMUP_CONNECTIONS = 50
 # `--compare-metrics`: the same workloads on servers with metrics and their history off too,
 # reported under the workload's name with report.METRICS_OFF_SUFFIX.
 METRICS_OFF = {"LIFECEO_METRICS_ENABLED": "false", "LIFECEO_METRICS_HISTORY_ENABLED": "false"}
+# `--compare-profiles`: the same with request profiles off (no middleware, no SQL event).
+PROFILES_OFF = {"LIFECEO_PROFILES_ENABLED": "false"}
 COMPARE_ROUNDS = 3
 
 
@@ -43,6 +45,7 @@ class BenchOptions:
     connections: tuple[int, ...]
     workloads: tuple[str, ...]
     compare_metrics: bool = False
+    compare_profiles: bool = False
 
 
 def run(options: BenchOptions, console: Console) -> Path:
@@ -59,7 +62,9 @@ def run(options: BenchOptions, console: Console) -> Path:
     driven = [w for w in options.workloads if w not in UNCACHED | IN_PROCESS]
     uncached = [w for w in options.workloads if w in UNCACHED]
     if options.compare_metrics:
-        _compare_metrics(driven, options, report, console, log)
+        _compare(driven, METRICS_OFF, METRICS_OFF_SUFFIX, options, report, console, log)
+    elif options.compare_profiles:
+        _compare(driven, PROFILES_OFF, PROFILES_OFF_SUFFIX, options, report, console, log)
     else:
         _run_group(driven, {}, "", options, report, console, log)
     # `hello` touches no cache, so the cached server's run is the baseline of this group too.
@@ -88,14 +93,14 @@ def _run_group(group: list[str], overrides: dict[str, str], suffix: str, options
                 report.hit_ratio = _hit_ratio(server.url, fixtures)
 
 
-def _compare_metrics(group: list[str], options: BenchOptions, report: Report, console: Console,
-                     log: Path) -> None:
-    """The workloads with metrics on and off, in COMPARE_ROUNDS rounds whose order alternates,
-    each figure the median round: whichever server runs second on this shared machine ran up to
-    16 % slower across the board, more than metrics cost."""
+def _compare(group: list[str], off: dict[str, str], off_suffix: str, options: BenchOptions,
+             report: Report, console: Console, log: Path) -> None:
+    """The workloads with a feature on and off (`off`: its settings), in COMPARE_ROUNDS rounds
+    whose order alternates, each figure the median round: whichever server runs second on this
+    shared machine ran up to 16 % slower across the board, more than metrics cost."""
     rounds = Report(settings={})
     for round_ in range(COMPARE_ROUNDS):
-        order = [({}, ""), (METRICS_OFF, METRICS_OFF_SUFFIX)]
+        order = [({}, ""), (off, off_suffix)]
         for overrides, suffix in order if round_ % 2 else reversed(order):
             _run_group(group, overrides, suffix, options, rounds, console, log)
     report.hit_ratio = rounds.hit_ratio

@@ -47,10 +47,29 @@ class CircuitBreaker:
         # How long the event loop has been on time since a moment.
         self._on_time_since = on_time_since or loop_lag.on_time_since
         self._failed_probes = 0
+        # An operator's hold (the breaker lever): open or closed until a wall-clock time.
+        self._held: BreakerState | None = None
+        self._held_until = 0.0
 
     @property
     def closed(self) -> bool:
         return self.state is BreakerState.CLOSED
+
+    def hold(self, state: BreakerState, *, until: float) -> None:
+        """Keep it `state` until `until` (time.time()): held open, probes do not close it; held
+        closed, failures do not open it (an open one still closes only by a probe, which replays
+        the invalidations it missed)."""
+        self._held, self._held_until = state, until
+        self._failed_probes = 0
+
+    def release(self) -> None:
+        self._held = None
+
+    @property
+    def held(self) -> BreakerState | None:
+        if self._held is not None and time.time() >= self._held_until:
+            self._held = None
+        return self._held
 
     def record_success(self) -> None:
         self.answered_at = self._clock()
@@ -62,7 +81,7 @@ class CircuitBreaker:
         """Count a failure of a call made at `started_at`; True when this one opened the circuit
         (the owner starts probing). `force` opens it at once; `loop_lag_seconds` is the recent
         lag, for the log line."""
-        if not self.closed:
+        if not self.closed or self.held is BreakerState.CLOSED:
             return False
         if not force:
             if started_at is not None and started_at < self._failed_at:

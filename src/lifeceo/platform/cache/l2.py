@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import structlog
 
-from lifeceo.platform.cache.breaker import CircuitBreaker
+from lifeceo.platform.cache.breaker import BreakerState, CircuitBreaker
 from lifeceo.platform.cache.invalidation import Invalidation, PendingL2Invalidations
 from lifeceo.platform.cache.redis_tier import REDIS_FAILURES, L2Entry, RedisTier
 from lifeceo.platform.cache.stats import CacheStats
@@ -116,6 +116,12 @@ class GuardedL2:
     def trip(self, error: BaseException) -> None:
         self._failed(error, force=True)
 
+    def hold(self, state: BreakerState, *, until: float) -> None:
+        """The breaker lever: held open, requests skip Redis until `until` or a release."""
+        self.breaker.hold(state, until=until)
+        if state is BreakerState.OPEN:
+            self._failed(ConnectionError("held open by an operator"), force=True)
+
     def _failed(self, error: BaseException, *, force: bool = False,
                 started_at: float | None = None) -> None:
         if self.breaker.record_failure(error, force=force, started_at=started_at,
@@ -125,6 +131,8 @@ class GuardedL2:
     async def _probe_until_closed(self) -> None:
         while True:
             await asyncio.sleep(self.breaker.probe_delay())
+            if self.breaker.held is BreakerState.OPEN:
+                continue
             self.breaker.probe_started()
             try:
                 await self.connect()

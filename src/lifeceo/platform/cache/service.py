@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from lifeceo.platform.cache.breaker import CircuitBreaker
+from lifeceo.platform.cache.breaker import BreakerState, CircuitBreaker
 from lifeceo.platform.cache.bus_postgres import PostgresBus
 from lifeceo.platform.cache.bus_redis import RedisSubscriber
 from lifeceo.platform.cache.invalidation import Invalidation, InvalidationLog, names
@@ -285,6 +285,22 @@ class Cache:
     @property
     def l2_state(self) -> str:
         return "not_configured" if self._l2 is None else self._l2.breaker.state.value
+
+    @property
+    def l2_held(self) -> str | None:
+        held = None if self._l2 is None else self._l2.breaker.held
+        return None if held is None else held.value
+
+    def hold_l2(self, state: BreakerState, *, until: float) -> bool:
+        """The breaker lever; False without L2."""
+        if self._l2 is None:
+            return False
+        self._l2.hold(state, until=until)
+        return True
+
+    def release_l2(self) -> None:
+        if self._l2 is not None:
+            self._l2.breaker.release()
 
     @property
     def l2_outage_seconds(self) -> float | None:

@@ -6,6 +6,7 @@ import sys
 import structlog
 from opentelemetry import trace
 
+from lifeceo.platform.observability.logs_queue import SHIP_QUEUE
 from lifeceo.platform.observability.recent import RECENT_LOGS, RecentLogsHandler
 
 # Keys whose values never reach a log line, whatever code passes them.
@@ -65,10 +66,11 @@ def configure_logging(*, log_format: str = "auto", level: str = "INFO", env: str
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
-    # Warnings and errors are also kept in memory for GET /admin/logs (recent.py).
+    # Warnings and errors are also kept in memory for GET /admin/logs (recent.py), and queued
+    # for PostgreSQL while a log shipper runs in this process (logs_shipper.py).
     if recent_max_records is not None:
         RECENT_LOGS.resize(recent_max_records)
-    root.handlers[:] = [handler, RecentLogsHandler(RECENT_LOGS, shared)]
+    root.handlers[:] = [handler, RecentLogsHandler(RECENT_LOGS, shared, ship=SHIP_QUEUE.offer)]
     root.setLevel(level.upper())
     # uvicorn installs its own handlers; route them to the root handler once, and drop its access
     # log in favour of ours (which carries the request id).

@@ -96,6 +96,18 @@ gc_collections = Counter("lifeceo_python_gc_collections_total",
 gc_collected = Counter("lifeceo_python_gc_objects_collected_total",
                        "Objects the garbage collector freed, by generation.", ("generation",))
 
+# Log shipping (logs_shipper.py): what reached log_records, and what never will.
+log_records_shipped = Counter("lifeceo_log_records_shipped_total",
+                              "Warnings and errors written to the log_records table.")
+log_records_dropped = Counter(
+    "lifeceo_log_records_dropped_total",
+    "Warnings and errors that will not reach log_records, by reason: queue_full, "
+    "database_unavailable (past the retry time), rejected (by the database), shutdown.",
+    ("reason",))
+log_ship_queue = Gauge("lifeceo_log_ship_queue_records",
+                       "Records waiting to be shipped to log_records, per process.",
+                       multiprocess_mode="liveall")
+
 
 def configure(*, enabled: bool) -> None:
     state["enabled"] = enabled

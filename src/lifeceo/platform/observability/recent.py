@@ -5,7 +5,7 @@ without a log pipeline. Each process (web worker, job worker) has its own."""
 import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,8 +49,9 @@ class RecentLogs:
 
     def query(self, *, request_id: str | None = None, trace_id: str | None = None,
               level: str | None = None, since: datetime | None = None,
-              limit: int = 100) -> list[dict[str, Any]]:
-        """Newest first: records of the request or trace, at `level` or above, after `since`."""
+              until: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first: records of the request or trace, at `level` or above, after `since`
+        and before `until`."""
         floor = LEVELS.index(level) if level else 0
         with self._lock:
             records = list(self._records)
@@ -62,9 +63,11 @@ class RecentLogs:
                 continue
             if trace_id is not None and record["trace_id"] != trace_id:
                 continue
-            if _rank(record["level"]) < floor:
+            if level_rank(record["level"]) < floor:
                 continue
             if since is not None and (record["time"] is None or record["time"] <= since):
+                continue
+            if until is not None and (record["time"] is None or record["time"] >= until):
                 continue
             found.append(record)
         return found
@@ -76,11 +79,14 @@ RECENT_LOGS = RecentLogs()
 class RecentLogsHandler(logging.Handler):
     """Copies each warning-or-worse record, after the same processors as the log line (trace ids
     added), into a RecentLogs, scrubbed as error reports are: the API shows it to people, and
-    an exception's text may quote an email or a password."""
+    an exception's text may quote an email or a password. Each record is also handed to `ship`
+    (the log shipper's queue, logs_queue.py), which must not block or raise."""
 
-    def __init__(self, buffer: RecentLogs, shared_processors: Sequence[Any]) -> None:
+    def __init__(self, buffer: RecentLogs, shared_processors: Sequence[Any],
+                 ship: Callable[[dict[str, Any]], None] | None = None) -> None:
         super().__init__(level=logging.WARNING)
         self.buffer = buffer
+        self.ship = ship
         self.setFormatter(structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared_processors, structlog.stdlib.ExtraAdder()],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
@@ -90,7 +96,10 @@ class RecentLogsHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.buffer.append(_structured(scrub(orjson.loads(self.format(record)))))
+            structured = _structured(scrub(orjson.loads(self.format(record))))
+            self.buffer.append(structured)
+            if self.ship is not None:
+                self.ship(structured)
         except Exception:  # noqa: BLE001 - logging must never raise into the caller
             self.handleError(record)
 
@@ -109,5 +118,6 @@ def _structured(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rank(level: str) -> int:
+def level_rank(level: str) -> int:
+    """A level's place in LEVELS; an unknown name counts as a warning."""
     return LEVELS.index(level) if level in LEVELS else LEVELS.index("warning")

@@ -13,10 +13,13 @@ import structlog
 from lifeceo.platform.cache import Cache
 from lifeceo.platform.db.engine import create_engine, create_sessionmaker
 from lifeceo.platform.db.errors import database_unavailable
+from lifeceo.platform.levers.queues import follow_levers, open_gates
 from lifeceo.platform.observability.errors import configure_error_reporting
+from lifeceo.platform.observability.logs_shipper import LogShipper
 from lifeceo.platform.observability.metrics_process import start_process_metrics
 from lifeceo.platform.observability.tracing import configure_tracing, instrument_engine
 from lifeceo.platform.queue.context import JobContext, bind
+from lifeceo.platform.queue.gates import GATES, GatedWorker
 from lifeceo.platform.queue.procrastinate_app import CONTEXT, build_app
 from lifeceo.platform.queue.queues import QUEUES, QueueConfigError
 from lifeceo.platform.queue.reconnect import DATABASE_LOST, wait_for_database
@@ -45,14 +48,22 @@ async def run_worker(settings: Settings, *, queues: Sequence[str] | None = None,
     configure_error_reporting(settings)
     engine = create_engine(settings, settings.database_url)
     instrument_engine(engine)
+    sessionmaker = create_sessionmaker(engine)
+    # Its warnings and errors go to log_records beside the web workers'; started first, so that
+    # those of its startup (Redis down, say) are among them.
+    log_shipper = LogShipper.start(settings, sessionmaker, role="worker")
     # The worker's own cache, built as the web processes build theirs.
     cache = Cache.from_settings(settings, engine=engine)
     await cache.start()
     # Its pool, cache, event-loop lag and memory in /api/metrics, beside the web workers'.
     process_metrics = start_process_metrics(settings, engine=engine, cache=cache)
-    context = JobContext(settings=settings, sessionmaker=create_sessionmaker(engine),
-                         cache=cache, engine=engine)
+    context = JobContext(settings=settings, sessionmaker=sessionmaker, cache=cache,
+                         engine=engine)
     bind(context)
+    # The queue lever (a queue's concurrency at runtime) reaches this process over the hub.
+    open_gates(queues, concurrency={queue: concurrency or settings.jobs_concurrency[queue]
+                                    for queue in queues})
+    levers = await follow_levers(settings, engine)
     loop = asyncio.get_running_loop()
     on_signals = stop is None
     stop = stop or asyncio.Event()
@@ -77,7 +88,11 @@ async def run_worker(settings: Settings, *, queues: Sequence[str] | None = None,
                 loop.remove_signal_handler(signum)
         if process_metrics is not None:
             await process_metrics.close()
+        await levers.close()
         await cache.close()
+        # Last before the engine: what the others logged while stopping is shipped too.
+        if log_shipper is not None:
+            await log_shipper.close()
         await engine.dispose()
 
 
@@ -102,17 +117,9 @@ async def _open_and_work(app: procrastinate.App, context: JobContext, queues: li
 async def _work(app: procrastinate.App, context: JobContext, queues: list[str],
                 concurrency: int | None, stop: asyncio.Event) -> int | object:
     settings = context.settings
-    workers = [asyncio.create_task(app.run_worker_async(
-        queues=[queue], name=queue,
-        concurrency=concurrency or settings.jobs_concurrency[queue],
-        additional_context={CONTEXT: context},
-        # Ours stop every queue's worker; procrastinate's handlers would each replace the last.
-        install_signal_handlers=False,
-        shutdown_graceful_timeout=settings.jobs_shutdown_grace_seconds,
-        update_heartbeat_interval=settings.jobs_heartbeat_seconds,
-        stalled_worker_timeout=settings.jobs_stalled_after_seconds,
-        fetch_job_polling_interval=FETCH_POLL_SECONDS,
-    ), name=f"worker {queue}") for queue in queues]
+    app.perform_import_paths()
+    workers = [asyncio.create_task(_queue_worker(app, context, queue).run(),
+                                   name=f"worker {queue}") for queue in queues]
     watcher = asyncio.create_task(watch_stalled_jobs(context), name="stalled jobs")
     log.info("job worker started", queues=queues, concurrency=concurrency or "per queue")
     stopping = asyncio.create_task(stop.wait())
@@ -136,6 +143,22 @@ async def _work(app: procrastinate.App, context: JobContext, queues: list[str],
     await asyncio.gather(watcher, stopping, *workers, return_exceptions=True)
     log.info("job worker stopped")
     return DATABASE_LOST if lost else 1 if failed else 0
+
+
+def _queue_worker(app: procrastinate.App, context: JobContext, queue: str) -> GatedWorker:
+    """What app.run_worker_async starts, with the queue's gate (the queue lever) as its slots."""
+    settings = context.settings
+    return GatedWorker(app=app, gate=GATES[queue], **{
+        **app.worker_defaults,
+        "queues": [queue], "name": queue, "concurrency": GATES[queue].default,
+        "additional_context": {CONTEXT: context},
+        # Ours stop every queue's worker; procrastinate's handlers would each replace the last.
+        "install_signal_handlers": False,
+        "shutdown_graceful_timeout": settings.jobs_shutdown_grace_seconds,
+        "update_heartbeat_interval": settings.jobs_heartbeat_seconds,
+        "stalled_worker_timeout": settings.jobs_stalled_after_seconds,
+        "fetch_job_polling_interval": FETCH_POLL_SECONDS,
+    })
 
 
 def _database_lost(ended: list[asyncio.Task]) -> bool:

@@ -90,11 +90,16 @@ class RateLimiter:
         self._redis_down = False
         self._retry_redis_at = 0.0
         self._answered_at = time.monotonic()
+        # The breaker lever: "open" counts here, "closed" asks Redis on every request, until a
+        # wall-clock time.
+        self._held: tuple[str, float] | None = None
+        # The client limit lever: subject -> (a stricter policy it also counts against, until).
+        self.tightened: dict[str, tuple[Policy, float]] = {}
 
     @property
     def shared(self) -> bool:
         """Whether the counts are the ones every worker and node sees."""
-        return self._shared is not None and not self._redis_down
+        return self._shared is not None and not self._redis_down and self.held != "open"
 
     @property
     def redis_configured(self) -> bool:
@@ -102,7 +107,23 @@ class RateLimiter:
 
     async def hit(self, name: str, subject: str) -> Quota:
         """Counts one request; a request over the quota is refused and not counted."""
+        tightened = self.tightened.get(subject)
+        if tightened is not None and tightened[1] > time.time():
+            quota = await self._counted(tightened[0], subject, cost=1)
+            if not quota.allowed:
+                return quota
         return await self._counted(self.policies[name], subject, cost=1)
+
+    def hold(self, state: str | None, *, until: float = 0.0) -> None:
+        """"open": count in this process; "closed": ask Redis even after failures; None: as
+        Redis answers."""
+        self._held = None if state is None else (state, until)
+
+    @property
+    def held(self) -> str | None:
+        if self._held is not None and time.time() >= self._held[1]:
+            self._held = None
+        return None if self._held is None else self._held[0]
 
     async def refund(self, name: str, subject: str) -> Quota:
         """Takes back a hit of a request that turned out not to count (a successful login)."""
@@ -130,16 +151,17 @@ class RateLimiter:
         if self._shared is None:
             return await _count(self._local, policy, subject, cost)
         # Redis is configured, so other processes count too: a security policy gets its share.
-        share = self._outage_policies[policy.name]
+        share = self._outage_policies.get(policy.name, policy)
         if share.quota == 0:
             return Quota(share, allowed=cost <= 0, remaining=0,
                          reset_seconds=math.ceil(REDIS_RETRY_SECONDS))
         return await _count(self._local, share, subject, cost)
 
     def _shared_limiter(self) -> SlidingWindowCounterRateLimiter | None:
-        if self._shared is None:
+        held = self.held
+        if self._shared is None or held == "open":
             return None
-        if self._redis_down:
+        if self._redis_down and held != "closed":
             now = time.monotonic()
             if now < self._retry_redis_at:
                 return None

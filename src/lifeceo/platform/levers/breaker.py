@@ -1,0 +1,46 @@
+"""The lever `breaker`: hold the Redis circuit breaker of the cache, or the rate limiter's
+fallback to counting per process, open or closed."""
+
+from lifeceo.errors import Unprocessable
+from lifeceo.platform.cache import Cache
+from lifeceo.platform.cache.breaker import BreakerState
+from lifeceo.platform.ratelimit import RateLimiter
+
+TARGETS = ("cache", "ratelimit")
+VALUES = ("open", "closed")
+
+
+class BreakerHold:
+    name = "breaker"
+
+    def __init__(self, *, cache: Cache, rate_limiter: RateLimiter | None) -> None:
+        self._cache = cache
+        self._rate_limiter = rate_limiter
+
+    def check(self, target: str, value: str) -> str:
+        if target not in TARGETS or value not in VALUES:
+            raise Unprocessable(f"The breaker lever's target is one of {list(TARGETS)}, its "
+                                f"value one of {list(VALUES)}.")
+        return value
+
+    def apply(self, target: str, value: str, until: float) -> None:
+        if target == "cache":
+            self._cache.hold_l2(BreakerState(value), until=until)
+        elif self._rate_limiter is not None:
+            self._rate_limiter.hold(value, until=until)
+
+    def release(self, target: str) -> None:
+        if target == "cache":
+            self._cache.release_l2()
+        elif self._rate_limiter is not None:
+            self._rate_limiter.hold(None)
+
+    def state(self) -> dict:
+        limiter = self._rate_limiter
+        return {
+            "cache": {"state": self._cache.l2_state, "held": self._cache.l2_held},
+            "ratelimit": ({"state": "not_configured", "held": None}
+                          if limiter is None or not limiter.redis_configured else
+                          {"state": "shared" if limiter.shared else "local",
+                           "held": limiter.held}),
+        }

@@ -1,0 +1,51 @@
+"""All SQL of the shipped log records."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lifeceo.platform.observability.logs_models import LogRecordRow
+
+
+async def write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One INSERT with a VALUES row per record."""
+    if rows:
+        await session.execute(insert(LogRecordRow).values(rows))
+
+
+async def records(session: AsyncSession, *, request_id: str | None, trace_id: str | None,
+                  levels: Sequence[str] | None, since: datetime | None, until: datetime | None,
+                  node: str | None, before: tuple[datetime, int] | None,
+                  limit: int) -> list[LogRecordRow]:
+    """Newest first (time, then arrival), after `since`, before `until` and the keyset `before`."""
+    query = select(LogRecordRow).order_by(LogRecordRow.time.desc(), LogRecordRow.id.desc())
+    if request_id is not None:
+        query = query.where(LogRecordRow.request_id == request_id)
+    if trace_id is not None:
+        query = query.where(LogRecordRow.trace_id == trace_id)
+    if levels is not None:
+        query = query.where(LogRecordRow.level.in_(levels))
+    if since is not None:
+        query = query.where(LogRecordRow.time > since)
+    if until is not None:
+        query = query.where(LogRecordRow.time < until)
+    if node is not None:
+        query = query.where(LogRecordRow.node == node)
+    if before is not None:
+        query = query.where(tuple_(LogRecordRow.time, LogRecordRow.id) < tuple_(*before))
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def expire(session: AsyncSession, *, before: datetime, max_rows: int) -> dict[str, int]:
+    """Delete the records logged before `before`, then the oldest arrivals past `max_rows`."""
+    expired = await session.execute(delete(LogRecordRow).where(LogRecordRow.time < before))
+    # The id of the newest row past the cap (found on the primary key), and every older one.
+    capped = await session.execute(text("""
+        DELETE FROM log_records
+         WHERE id <= (SELECT id FROM log_records ORDER BY id DESC OFFSET :max_rows LIMIT 1)
+    """), {"max_rows": max_rows})
+    return {"expired": expired.rowcount, "over_cap": capped.rowcount}

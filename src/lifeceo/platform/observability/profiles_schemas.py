@@ -1,0 +1,80 @@
+"""The shapes of GET /admin/profiles."""
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from lifeceo.platform.observability.profiles import (
+    RequestProfile,
+    StatementStats,
+    repeated_fingerprints,
+)
+
+
+class Statement(BaseModel):
+    """One fingerprint's statements in the request: literals and parameters are `?`."""
+
+    fingerprint: str
+    count: int
+    total_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, stats: StatementStats) -> "Statement":
+        return cls(fingerprint=stats.fingerprint, count=stats.count, total_ms=stats.total_ms,
+                   max_ms=stats.max_ms)
+
+
+class ProfileSummary(BaseModel):
+    request_id: str | None
+    trace_id: str | None
+    method: str
+    route: str
+    status: int
+    started_at: datetime
+    duration_ms: float
+    sql_ms: float
+    statement_count: int
+    # The fingerprint that took the most time, what a reader of the list looks at first.
+    top_statement: Statement | None
+
+    @classmethod
+    def of(cls, profile: RequestProfile) -> "ProfileSummary":
+        grouped = profile.by_fingerprint()
+        return cls(**_common(profile),
+                   top_statement=Statement.of(grouped[0]) if grouped else None)
+
+
+class ProfileDetail(ProfileSummary):
+    """Every fingerprint, most total time first; `repeated` those that meet Sentry's N+1 rule
+    (at least 5 times, together at least 50 ms)."""
+
+    statements: list[Statement]
+    repeated: list[Statement]
+    # Distinct statement texts past the per-request bound: counted, not kept.
+    dropped_statements: int
+    pid: int
+
+    @classmethod
+    def of_process(cls, profile: RequestProfile, *, pid: int) -> "ProfileDetail":
+        grouped = profile.by_fingerprint()
+        return cls(**_common(profile), top_statement=Statement.of(grouped[0]) if grouped else None,
+                   statements=[Statement.of(stats) for stats in grouped],
+                   repeated=[Statement.of(stats) for stats in repeated_fingerprints(profile)],
+                   dropped_statements=profile.dropped_statements, pid=pid)
+
+
+class ProfilesPage(BaseModel):
+    """From the sample of the process that answered (`pid`): each worker keeps its own."""
+
+    items: list[ProfileSummary]
+    pid: int
+    capacity: int
+    held: int
+
+
+def _common(profile: RequestProfile) -> dict:
+    return {"request_id": profile.request_id, "trace_id": profile.trace_id,
+            "method": profile.method, "route": profile.route, "status": profile.status,
+            "started_at": profile.started_at, "duration_ms": round(profile.duration_ms, 3),
+            "sql_ms": round(profile.sql_ms, 3), "statement_count": profile.statement_count}
