@@ -52,89 +52,91 @@ def evidence(points: Sequence[Point]) -> list[list[Any]]:
     return [[point.ts.isoformat(), round(point.value, 6), point.samples] for point in points]
 
 
-@dataclass
-class SlowApiResponse:
-    """The latency SLO's error budget burning fast, per route class (Google's SRE workbook,
-    "multiwindow, multi-burn-rate alerts"): an interval whose p95 exceeds the objective is a bad
-    one; the burn rate is the bad share over the budgeted share, and both a short and a long
-    window must burn, so that one slow interval is not an incident and a recovered one stops
-    being one quickly."""
+@dataclass(kw_only=True)
+class BurnRate:
+    """An error budget burning fast, per route class (Google's SRE workbook, "multiwindow,
+    multi-burn-rate alerts"): the burn rate is the bad share over the budgeted share, and both a
+    short and a long window must burn, so that one bad interval is not an incident and a
+    recovered service stops being one within the short window."""
 
-    slo_seconds: float
     budget: float
     burn_rate: float
     short: timedelta
     long: timedelta
     min_requests: int
+
+    @property
+    def window(self) -> timedelta:
+        return self.long
+
+    def evaluate(self, signals: Signals) -> list[Detection]:
+        found = []
+        [series] = self.inputs
+        for label in signals.labels(series):
+            long = signals.points(series, label, within=self.long)
+            short = [point for point in long if point.ts > signals.now - self.short]
+            burns = self.burns(short, long, step_seconds=signals.step_seconds)
+            if burns is not None and min(burns) >= self.burn_rate:
+                found.append(Detection(
+                    self.name, label, self.severity(label),
+                    self.summary(label, short, burns),
+                    {"series": series, "points": evidence(long), "burn_rates": burns}))
+        return found
+
+
+@dataclass(kw_only=True)
+class SlowApiResponse(BurnRate):
+    """The latency SLO: an interval whose p95 exceeds the objective is a bad one; intervals with
+    too few requests to have a p95 are neither."""
+
+    slo_seconds: float
     name: str = "slow_api_response"
     inputs: tuple[str, ...] = ("http_latency_p95_seconds",)
 
-    @property
-    def window(self) -> timedelta:
-        return self.long
+    def burns(self, short: list[Point], long: list[Point], *,
+              step_seconds: float) -> list[float] | None:
+        short, long = ([point for point in points if point.samples >= self.min_requests]
+                       for points in (short, long))
+        if len(long) * step_seconds < self.long.total_seconds() / 2 or not short:
+            return None  # too little traffic in the window to say anything
+        return [sum(point.value > self.slo_seconds for point in points) / len(points)
+                / self.budget for points in (short, long)]
 
-    def evaluate(self, signals: Signals) -> list[Detection]:
-        found = []
-        for label in signals.labels("http_latency_p95_seconds"):
-            long = [point for point in signals.points("http_latency_p95_seconds", label,
-                                                      within=self.long)
-                    if point.samples >= self.min_requests]
-            short = [point for point in long if point.ts > signals.now - self.short]
-            if len(long) * signals.step_seconds < self.long.total_seconds() / 2 or not short:
-                continue  # too little traffic in the window to say anything
-            burns = [self._burn(points) for points in (short, long)]
-            if min(burns) >= self.burn_rate:
-                worst = max(point.value for point in short)
-                found.append(Detection(
-                    self.name, label, "critical" if label == ALL else "warning",
-                    f"p95 of {label} above {self.slo_seconds * 1000:.0f} ms in "
-                    f"{burns[0] * self.budget:.0%} of the last {self.short.seconds // 60} min "
-                    f"(worst {worst * 1000:.0f} ms); burn rate {burns[0]:.1f} short, "
-                    f"{burns[1]:.1f} long",
-                    {"series": "http_latency_p95_seconds", "points": evidence(long),
-                     "burn_rates": burns}))
-        return found
+    def severity(self, label: str) -> str:
+        return "critical" if label == ALL else "warning"
 
-    def _burn(self, points: Sequence[Point]) -> float:
-        bad = sum(1 for point in points if point.value > self.slo_seconds)
-        return bad / len(points) / self.budget
+    def summary(self, label: str, short: list[Point], burns: list[float]) -> str:
+        worst = max(point.value for point in short)
+        return (f"p95 of {label} above {self.slo_seconds * 1000:.0f} ms in "
+                f"{burns[0] * self.budget:.0%} of the last {self.short.seconds // 60} min "
+                f"(worst {worst * 1000:.0f} ms); burn rate {burns[0]:.1f} short, "
+                f"{burns[1]:.1f} long")
 
 
-@dataclass
-class ErrorBurst:
-    """5xx responses burning the error budget (the seed's "error rate < 0.1 %"), over a short and
-    a long window, weighted by the requests behind each point."""
+@dataclass(kw_only=True)
+class ErrorBurst(BurnRate):
+    """5xx responses (the seed's "error rate < 0.1 %"), weighted by the requests behind each
+    point."""
 
-    budget: float
-    burn_rate: float
-    short: timedelta
-    long: timedelta
-    min_requests: int
     name: str = "error_burst"
     inputs: tuple[str, ...] = ("http_error_ratio",)
 
-    @property
-    def window(self) -> timedelta:
-        return self.long
+    def burns(self, short: list[Point], long: list[Point], *,
+              step_seconds: float) -> list[float] | None:
+        (short_ratio, short_requests), (long_ratio, long_requests) = (
+            weighted(short), weighted(long))
+        if long_requests < self.min_requests or not short_requests:
+            return None
+        return [short_ratio / self.budget, long_ratio / self.budget]
 
-    def evaluate(self, signals: Signals) -> list[Detection]:
-        found = []
-        for label in signals.labels("http_error_ratio"):
-            long = signals.points("http_error_ratio", label, within=self.long)
-            short = [point for point in long if point.ts > signals.now - self.short]
-            (short_ratio, short_requests), (long_ratio, long_requests) = (
-                weighted(short), weighted(long))
-            if long_requests < self.min_requests or not short_requests:
-                continue
-            burns = [short_ratio / self.budget, long_ratio / self.budget]
-            if min(burns) >= self.burn_rate:
-                found.append(Detection(
-                    self.name, label, "critical",
-                    f"{short_ratio:.1%} of {label} requests failed with a 5xx in the last "
-                    f"{self.short.seconds // 60} min ({short_requests} requests); burn rate "
-                    f"{burns[0]:.0f}", {"series": "http_error_ratio", "points": evidence(long),
-                                        "burn_rates": burns}))
-        return found
+    def severity(self, label: str) -> str:
+        return "critical"
+
+    def summary(self, label: str, short: list[Point], burns: list[float]) -> str:
+        ratio, requests = weighted(short)
+        return (f"{ratio:.1%} of {label} requests failed with a 5xx in the last "
+                f"{self.short.seconds // 60} min ({requests} requests); burn rate "
+                f"{burns[0]:.0f}")
 
 
 @dataclass
