@@ -55,8 +55,11 @@ def token(served: Served) -> str:
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
 def test_the_api_does_what_its_openapi_document_says(served, token, signed_in, tmp_path):
+    # One worker: with two threads, Hypothesis's ast.parse calls now and then meet CPython
+    # 3.11's "AST constructor recursion depth mismatch" (python/cpython#106905) and the run
+    # ends in a SystemError that says nothing about the API.
     command = [str(ST), "--config-file", str(CONFIG), "run", f"{served.url}/openapi.json",
-               "--checks", "all", "--seed", SEED, "--workers", "2", "--warnings", "off"]
+               "--checks", "all", "--seed", SEED, "--workers", "1", "--warnings", "off"]
     for path in EXCLUDED:
         command += ["--exclude-path", path]
     if signed_in:
