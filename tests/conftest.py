@@ -34,6 +34,8 @@ os.environ["LIFECEO_FLAGS_RESYNC_SECONDS"] = "86400"
 # The metrics history sampler would write every 10 s into other tests' statement counts; its
 # tests start samplers of their own.
 os.environ["LIFECEO_METRICS_HISTORY_ENABLED"] = "false"
+# The monitor would evaluate every 15 s into other tests' tables; its tests run their own.
+os.environ["LIFECEO_MONITOR_ENABLED"] = "false"
 # Shipped log records wait until GET /admin/logs (or a test) flushes them, for the same reason.
 os.environ["LIFECEO_LOG_SHIP_INTERVAL_SECONDS"] = "86400"
 

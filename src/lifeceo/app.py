@@ -23,6 +23,7 @@ from lifeceo.platform import flags as feature_flags
 from lifeceo.platform.batch.endpoints import router as batch_router
 from lifeceo.platform.cache import Cache, cache_check
 from lifeceo.platform.cache.endpoints import router as cache_router
+from lifeceo.platform.chaos import wiring as chaos
 from lifeceo.platform.db.engine import create_engine, create_sessionmaker
 from lifeceo.platform.flags import switches as flag_switches
 from lifeceo.platform.flags.defaults import ensure_defaults as ensure_platform_flags
@@ -47,8 +48,14 @@ from lifeceo.platform.levers import (
     ClientLimit,
     LeverBoard,
     QueueConcurrency,
+    RecycleRequests,
+    StaleReads,
+    StaleReadsMiddleware,
+    WorkerRecycle,
 )
 from lifeceo.platform.levers.endpoints import router as levers_router
+from lifeceo.platform.monitor.endpoints import router as monitor_router
+from lifeceo.platform.monitor.leader import Monitor
 from lifeceo.platform.observability import loop_lag, metrics_app, profiles
 from lifeceo.platform.observability.errors import (
     configure_error_reporting,
@@ -139,8 +146,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         max_clients=settings.levers_max_tightened_clients),
             QueueConcurrency(min_concurrency=settings.jobs_concurrency_min,
                              max_concurrency=settings.jobs_concurrency_max),
+            stale_reads,
+            # Only under `lifeceo serve`'s supervisor, which starts the replacement.
+            WorkerRecycle(RecycleRequests.inherited()),
         ], role="web")
         await app.state.levers.start()
+        # Fault injection, only where it is armed (LIFECEO_CHAOS_ENABLED): its own board.
+        app.state.chaos = await chaos.start(app)
         # Flags are evaluated from this process's snapshot, reloaded when any process announces
         # a change over the live hub; `feature_flags.current()` finds it from anywhere.
         app.state.flags = feature_flags.FlagStore(engine=engine, publish=app.state.live.publish)
@@ -162,12 +174,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, engine, app.state.sessionmaker, cache_stats=app.state.cache.stats,
             paused=flag_switches.monitoring_paused)
             if settings.metrics_history_enabled else None)
+        # Every process tries for the monitor's leader lock; the one holding it evaluates the
+        # detectors over that history.
+        app.state.monitor = (Monitor.start(settings, engine, app.state.sessionmaker,
+                                           paused=flag_switches.monitoring_paused)
+                             if settings.monitor_enabled else None)
         app.state.startup_seconds = round(time.monotonic() - started, 3)
         try:
             yield
         finally:
             # First: its last flush enqueues through the database.
             await app.state.event_buffer.close()
+            # Hands the monitor's leadership over at once.
+            if app.state.monitor is not None:
+                await app.state.monitor.close()
             # Stages its last partial interval and gives up the leader lock.
             if app.state.metrics_history is not None:
                 await app.state.metrics_history.close()
@@ -175,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.flags.close()
             feature_flags.uninstall(app.state.flags)
             await metrics_app.stop(app)
+            await chaos.stop(app.state.chaos)
             await app.state.levers.close()
             # Ends the open streams; before the engine, which its publisher uses.
             await app.state.live.close()
@@ -203,7 +224,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (users_router, posts_router, feed_router, events_router, notifications_router,
                    media_router, batch_router, cache_router, analytics_router, jobs_router,
                    search_router, flags_router, metrics_history_router, recent_logs_router,
-                   profiles_router, statements_router, levers_router):
+                   profiles_router, statements_router, levers_router, monitor_router,
+                   *chaos.routers(settings)):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)
@@ -211,6 +233,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app, api_prefix=API_PREFIX, session_cookie=SESSION_COOKIE)
     # Who is asking, for the platform's own routes (flags, admin pages).
     identity.install(app, authenticate=optional_viewer)
+    # Innermost: an injected error passes every middleware below as a real one does.
+    chaos.install(app, settings)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        overrides={f"{API_PREFIX}/media": settings.max_upload_bytes},
                        drain_bytes=settings.max_body_drain_bytes,
@@ -227,6 +251,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        enabled=flag_switches.compression_enabled)
     # Outside the cache policy: it leaves the per-client counts off responses shared caches keep.
     app.add_middleware(RateLimitHeadersMiddleware)
+    # Degraded mode: a signed-in read of a route that allows it, answered as the anonymous one
+    # (from the cache, through every middleware above, as an anonymous request goes).
+    stale_reads = StaleReads(app.routes, session_cookie=SESSION_COOKIE)
+    app.add_middleware(StaleReadsMiddleware, stale=stale_reads)
     # Sheds an expensive route class at its adaptive limit, before any of the work above.
     concurrency_limits = AdaptiveConcurrency.from_settings(settings)
     app.add_middleware(AdaptiveConcurrencyMiddleware, limits=concurrency_limits)

@@ -426,5 +426,148 @@ def flags_kill(
     _print_flags([flag], as_json=as_json, single=True)
 
 
+chaos_app = typer.Typer(no_args_is_help=True, help="Fault injection (LIFECEO_CHAOS_ENABLED).")
+app.add_typer(chaos_app, name="chaos")
+
+
+def _print_faults(faults, *, as_json: bool) -> None:
+    from datetime import UTC, datetime
+
+    from rich.table import Table
+
+    shown = [{"kind": fault.lever, "target": fault.target, "magnitude": float(fault.value),
+              "expires_at": datetime.fromtimestamp(fault.until, UTC).isoformat()}
+             for fault in faults]
+    if as_json:
+        print_json(shown)
+        return
+    table = Table("kind", "target", "magnitude", "expires at", title="faults in force",
+                  title_justify="left")
+    for fault in shown:
+        table.add_row(fault["kind"], fault["target"], f"{fault['magnitude']:g}",
+                      fault["expires_at"])
+    console.print(table)
+
+
+@chaos_app.command("inject")
+def chaos_inject(
+    kind: Annotated[str, typer.Argument(help="db_latency, route_errors, n_plus_one, memory_leak, "
+                                             "loop_blocker, redis_outage, queue_stall, "
+                                             "cold_cache or slow_dependency.")],
+    magnitude: Annotated[float, typer.Option(help="In the kind's unit (README).")],
+    seconds: Annotated[int, typer.Option(min=1, help="Until it expires by itself.")],
+    target: Annotated[str | None, typer.Option(
+        help="A route class, queue, namespace, cache/ratelimit, http/smtp; all if omitted.")]
+        = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Start a fault in every running process; logged with "cli" as the actor."""
+    from lifeceo.errors import LifeceoError
+    from lifeceo.platform.chaos import control
+    from lifeceo.settings import get_settings
+
+    with database() as url:
+        try:
+            fault = asyncio.run(control.inject(get_settings(), url, kind=kind,
+                                               magnitude=magnitude, seconds=seconds,
+                                               target=target))
+        except LifeceoError as exc:
+            raise fail(str(exc)) from None
+    _print_faults([fault], as_json=as_json)
+
+
+@chaos_app.command("clear")
+def chaos_clear(
+    kind: Annotated[str | None, typer.Argument(help="One kind; every kind if omitted.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """End faults in every running process; lists those cleared."""
+    from lifeceo.errors import LifeceoError
+    from lifeceo.platform.chaos import control
+    from lifeceo.settings import get_settings
+
+    with database() as url:
+        try:
+            cleared = asyncio.run(control.clear(get_settings(), url, kind=kind))
+        except LifeceoError as exc:
+            raise fail(str(exc)) from None
+    _print_faults(cleared, as_json=as_json)
+
+
+@chaos_app.command("status")
+def chaos_status(as_json: JsonOption = False) -> None:
+    """The faults in force, and how many running processes answered."""
+    from lifeceo.errors import LifeceoError
+    from lifeceo.platform.chaos import control
+    from lifeceo.settings import get_settings
+
+    with database() as url:
+        try:
+            faults, processes = asyncio.run(control.status(get_settings(), url))
+        except LifeceoError as exc:
+            raise fail(str(exc)) from None
+    if as_json:
+        print_json({"faults": [{"kind": fault.lever, "target": fault.target,
+                                "magnitude": float(fault.value), "until": fault.until}
+                               for fault in faults], "processes": processes})
+        return
+    _print_faults(faults, as_json=False)
+    console.print(f"{len(processes)} processes answered")
+
+
+monitor_app = typer.Typer(no_args_is_help=True, help="The performance monitor's findings.")
+app.add_typer(monitor_app, name="monitor")
+
+
+@monitor_app.command("status")
+def monitor_status(as_json: JsonOption = False) -> None:
+    """The leader, its last evaluation, and the incidents by state."""
+    from lifeceo.platform.monitor import control
+    from lifeceo.settings import get_settings
+
+    with database() as url:
+        found = asyncio.run(control.status(get_settings(), url))
+    if as_json:
+        print_json(found.model_dump(mode="json"))
+        return
+    state = "paused (advanced-monitoring is off)" if found.paused else (
+        "on" if found.enabled else "off (LIFECEO_MONITOR_ENABLED=false)")
+    console.print(f"monitor: {state}, every {found.interval_seconds:g} s", highlight=False)
+    console.print(f"leader: {found.leader or 'none yet'}, last evaluation: "
+                  f"{found.last_evaluation_at.isoformat() if found.last_evaluation_at else '-'}",
+                  highlight=False)
+    console.print("incidents: " + ", ".join(f"{count} {state}" for state, count
+                                            in found.incidents.items()), highlight=False)
+
+
+@monitor_app.command("incidents")
+def monitor_incidents(
+    state: Annotated[str | None, typer.Option(help="open, mitigated or resolved.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Incidents, newest first, as GET /api/v1/admin/monitor/incidents lists them."""
+    from rich.table import Table
+
+    from lifeceo.platform.monitor import control
+    from lifeceo.platform.monitor.incidents import STATES
+    from lifeceo.settings import get_settings
+
+    if state is not None and state not in STATES:
+        raise fail(f"--state must be one of {', '.join(STATES)}")
+    with database() as url:
+        found = asyncio.run(control.incidents(get_settings(), url, state=state, limit=limit))
+    if as_json:
+        print_json([incident.model_dump(mode="json") for incident in found])
+        return
+    table = Table("id", "state", "severity", "detector", "label", "opened", "detections",
+                  "summary", title="incidents", title_justify="left")
+    for incident in found:
+        table.add_row(str(incident.id), incident.state, incident.severity, incident.detector,
+                      incident.label, incident.opened_at.isoformat(timespec="seconds"),
+                      str(incident.detections), incident.summary)
+    console.print(table)
+
+
 if __name__ == "__main__":
     app()

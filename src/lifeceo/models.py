@@ -10,6 +10,7 @@ from lifeceo.community.posts import models as posts_models  # noqa: F401
 from lifeceo.community.users import models as users_models  # noqa: F401
 from lifeceo.platform.db.base import Base
 from lifeceo.platform.flags import models as flags_models  # noqa: F401
+from lifeceo.platform.monitor import models as monitor_models  # noqa: F401
 from lifeceo.platform.observability import history_models  # noqa: F401
 from lifeceo.platform.observability import logs_models as log_models  # noqa: F401
 from lifeceo.platform.queue import models as queue_models  # noqa: F401

@@ -191,6 +191,18 @@ class Settings(BaseSettings):
     # under a second at the rates that make it shed.
     levers_concurrency_retry_after_seconds: int = Field(default=1, ge=1)
 
+    # Fault injection (lifeceo.platform.chaos, /api/v1/admin/chaos). Off unless asked for: a
+    # fault is a real outage of the process it reaches, and the routes do not exist without it.
+    chaos_enabled: bool = False
+    # With env=production chaos stays off unless this is set too: one setting copied from a
+    # staging environment must not be enough to break production.
+    chaos_allow_in_production: bool = False
+    # A fault expires by itself after at most this long: 10 minutes outlast a detection and a
+    # mitigation (the scorecard's targets are 15 s and 60 s), not a forgotten experiment.
+    chaos_max_seconds: int = Field(default=600, ge=1, le=86_400)
+    # GET waits this long for every process's state, as the levers' report does.
+    chaos_report_wait_ms: int = Field(default=300, ge=10, le=5000)
+
     # Mail (lifeceo.platform.mail). No SMTP host: messages are written as .eml files to
     # data_dir/outbox instead, so that development needs no mail server.
     mail_smtp_host: str | None = None
@@ -355,6 +367,25 @@ class Settings(BaseSettings):
     # A loop delayed 0.5 s in 2 of the last 6 intervals is blocked; a GC pause is ~50 ms, once.
     monitor_max_loop_lag_ms: float = Field(default=500.0, gt=0)
     monitor_min_blocked_intervals: int = Field(default=2, ge=1)
+    # The monitor's loop (lifeceo.platform.monitor.leader): one leader of all processes and nodes
+    # evaluates the detectors; off, no process starts it (the advanced-monitoring flag pauses it
+    # at runtime instead).
+    monitor_enabled: bool = True
+    # 1.5 history intervals: every evaluation sees at least one new 10 s point, and a problem
+    # is found ~15 s after its first bad interval is written (the issue's target) instead of the
+    # original's 30 s; one evaluation costs a few queries and milliseconds (README).
+    monitor_interval_seconds: float = Field(default=15.0, gt=0)
+    # An incident resolves once its detector has been quiet this long: two short windows, so
+    # that a burn rate hovering around its threshold is one incident, not one a minute.
+    monitor_resolve_after_seconds: float = Field(default=120.0, gt=0)
+    # A resolved fingerprint opens no new incident for this long; a re-detection within it
+    # reopens the resolved one, so that a flapping signal shows as one incident.
+    monitor_cooldown_seconds: float = Field(default=300.0, ge=0)
+    # Warnings and errors of the window kept in an incident's evidence: the first screen of
+    # what went wrong, not a log archive (GET /admin/logs has the rest).
+    monitor_evidence_max_log_records: int = Field(default=20, ge=0, le=1000)
+    # Repeated and busiest statements kept in the evidence, each list.
+    monitor_evidence_max_statements: int = Field(default=5, ge=0, le=100)
 
     _generated_secret_key: str | None = PrivateAttr(default=None)
 

@@ -116,6 +116,9 @@ class L1Store:
                 dropped += self.delete(key)
         return dropped
 
+    def keys(self) -> list[str]:
+        return list(self._entries)
+
     def clear(self) -> None:
         self._entries.clear()
         self._by_tag.clear()

@@ -145,6 +145,17 @@ class RedisTier:
         if keys:
             await self._bounded(self.client.delete(*(self._key(key) for key in keys)), write=True)
 
+    async def delete_namespace(self, namespace: str) -> int:
+        """Delete every key of a namespace (SCAN, not KEYS: Redis keeps serving meanwhile)."""
+        async def scan_and_delete() -> int:
+            deleted = 0
+            async for batch in _batches(self.client.scan_iter(
+                    match=f"{PREFIX}:{self.generation}:k:{namespace}:*", count=1000)):
+                deleted += await self.client.delete(*batch)
+            return deleted
+
+        return await self._bounded(scan_and_delete(), write=True)
+
     async def invalidate(self, tags: Sequence[str]) -> int:
         if not tags:
             return 0
@@ -182,3 +193,14 @@ class RedisTier:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+async def _batches(keys, size: int = 1000):
+    batch = []
+    async for key in keys:
+        batch.append(key)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

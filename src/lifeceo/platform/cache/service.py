@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import structlog
+from redis.asyncio import ConnectionPool
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -301,6 +302,22 @@ class Cache:
     def release_l2(self) -> None:
         if self._l2 is not None:
             self._l2.breaker.release()
+
+    @property
+    def redis_pool(self) -> ConnectionPool | None:
+        """L2's connection pool (fault injection's redis_outage); None without Redis."""
+        return None if self._l2 is None else self._l2.redis.client.connection_pool
+
+    async def drop_namespace(self, namespace: str) -> int:
+        """Forget a namespace's entries in this process's L1 and in L2, without announcing it
+        (fault injection's cold_cache, which runs in every process); the entries dropped."""
+        keys = tuple(key for key in self._l1.keys() if namespace_of(key) == namespace)
+        self._drop_local((), keys)
+        dropped = len(keys)
+        if self._l2 is not None:
+            dropped += await self._l2.call(partial(self._l2.redis.delete_namespace, namespace),
+                                           fallback=0, namespace=namespace)
+        return dropped
 
     @property
     def l2_outage_seconds(self) -> float | None:

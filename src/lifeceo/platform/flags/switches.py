@@ -31,7 +31,8 @@ def live_over_redis() -> bool:
 
 
 def monitoring_paused() -> bool:
-    """advanced-monitoring off: the metrics-history sampler stages and aggregates nothing."""
+    """advanced-monitoring off: the metrics-history sampler stages and aggregates nothing, and
+    the monitor evaluates nothing."""
     return not current().is_enabled(ADVANCED_MONITORING, ON_BY_DEFAULT[ADVANCED_MONITORING])
 
 

@@ -6,6 +6,9 @@ from lifeceo.platform.levers.breaker import BreakerHold
 from lifeceo.platform.levers.client_limit import ClientLimit
 from lifeceo.platform.levers.concurrency import AdaptiveConcurrency, AdaptiveConcurrencyMiddleware
 from lifeceo.platform.levers.queues import QueueConcurrency
+from lifeceo.platform.levers.recycle import RecycleRequests, WorkerRecycle
+from lifeceo.platform.levers.stale import StaleReads, StaleReadsMiddleware
 
 __all__ = ["AdaptiveConcurrency", "AdaptiveConcurrencyMiddleware", "BreakerHold", "ClientLimit",
-           "Lever", "LeverBoard", "QueueConcurrency", "Setting"]
+           "Lever", "LeverBoard", "QueueConcurrency", "RecycleRequests", "Setting",
+           "StaleReads", "StaleReadsMiddleware", "WorkerRecycle"]

@@ -56,9 +56,12 @@ def process_name() -> str:
 
 class LeverBoard:
     def __init__(self, hub: LiveHub, levers: list[Lever], *, role: str,
-                 owns_hub: bool = False) -> None:
-        """`owns_hub`: close() closes the hub too (a job worker's, started for the board)."""
+                 owns_hub: bool = False, topic: str = TOPIC) -> None:
+        """`owns_hub`: close() closes the hub too (a job worker's, started for the board);
+        `topic`: a board of its own (fault injection's) travels on its own topics."""
         self._owns_hub = owns_hub
+        self.topic = topic
+        self.report_topic = f"{topic}:report"
         self.levers = {lever.name: lever for lever in levers}
         self.role = role
         self.process = process_name()
@@ -122,7 +125,7 @@ class LeverBoard:
         """The state of every process that answers within `wait_seconds`, this one's first."""
         reply = uuid.uuid4().hex
         states = [self.state()]
-        with self._hub.subscribe(REPORT_TOPIC) as answers:
+        with self._hub.subscribe(self.report_topic) as answers:
             await self._publish({"op": "report", "reply": reply})
             deadline = time.monotonic() + wait_seconds
             while (left := deadline - time.monotonic()) > 0:
@@ -147,10 +150,10 @@ class LeverBoard:
             self.levers[name].release(target)
 
     async def _publish(self, data: dict) -> None:
-        await self._hub.publish(LiveMessage(TOPIC, id=time.time_ns(), data=data))
+        await self._hub.publish(LiveMessage(self.topic, id=time.time_ns(), data=data))
 
     async def _follow(self, ready: asyncio.Event) -> None:
-        with self._hub.subscribe(TOPIC) as subscription:
+        with self._hub.subscribe(self.topic) as subscription:
             ready.set()
             while not subscription.closed:
                 delivery = await subscription.receive(timeout_seconds=WAIT_SECONDS)
@@ -171,5 +174,5 @@ class LeverBoard:
             for setting in self.settings():
                 await self._publish({"op": "set", **setting.to_data()})
         elif op == "report":
-            await self._hub.publish(LiveMessage(REPORT_TOPIC, id=time.time_ns(), data={
+            await self._hub.publish(LiveMessage(self.report_topic, id=time.time_ns(), data={
                 "reply": data["reply"], "instance": self._instance, "state": self.state()}))

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from lifeceo.errors import Unprocessable
 from lifeceo.platform.http.problems import PROBLEM_JSON, problem_body
 from lifeceo.platform.levers.gradient import Gradient2
+from lifeceo.platform.observability.metrics_http import ROUTE_PREFIX
 from lifeceo.settings import Settings
 
 ON, OFF = "on", "off"
@@ -30,7 +31,11 @@ class RouteClass:
         return self.on_until > time.time()
 
     def matches(self, path: str) -> bool:
-        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.prefixes)
+        return any(self.matches_prefix(path, prefix) for prefix in self.prefixes)
+
+    @staticmethod
+    def matches_prefix(path: str, prefix: str) -> bool:
+        return path == prefix or path.startswith(prefix + "/")
 
 
 class AdaptiveConcurrency:
@@ -105,6 +110,8 @@ class AdaptiveConcurrencyMiddleware:
             return
         if route_class.enabled and route_class.inflight >= route_class.limiter.limit:
             route_class.shed += 1
+            scope[ROUTE_PREFIX] = next(prefix for prefix in route_class.prefixes
+                                       if route_class.matches_prefix(scope["path"], prefix))
             await self._shed(scope, send, route_class)
             return
         route_class.inflight += 1

@@ -14,9 +14,11 @@ MAX_SECONDS = 86_400
 
 class LeverPull(BaseModel):
     target: str = Field(pattern=TARGET_PATTERN,
-                        description="A route class, a queue, 'cache'/'ratelimit', or a client")
+                        description="A route class, a queue, 'cache'/'ratelimit', a client, or "
+                                    "a web worker ('any', a pid, 'host:pid')")
     value: str = Field(min_length=1, max_length=32,
-                       description="on/off, open/closed, a concurrency, or a limit (10/minute)")
+                       description="on/off, open/closed, a concurrency, a limit (10/minute), "
+                                   "or graceful")
     seconds: int = Field(ge=1, le=MAX_SECONDS, description="Until it expires by itself")
 
 

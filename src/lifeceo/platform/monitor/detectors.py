@@ -48,6 +48,11 @@ def weighted(points: Sequence[Point]) -> tuple[float, int]:
     return sum(point.value * point.samples for point in points) / samples, samples
 
 
+def span(window: timedelta) -> str:
+    seconds = window.total_seconds()
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
 def evidence(points: Sequence[Point]) -> list[list[Any]]:
     return [[point.ts.isoformat(), round(point.value, 6), point.samples] for point in points]
 
@@ -108,7 +113,7 @@ class SlowApiResponse(BurnRate):
     def summary(self, label: str, short: list[Point], burns: list[float]) -> str:
         worst = max(point.value for point in short)
         return (f"p95 of {label} above {self.slo_seconds * 1000:.0f} ms in "
-                f"{burns[0] * self.budget:.0%} of the last {self.short.seconds // 60} min "
+                f"{burns[0] * self.budget:.0%} of the last {span(self.short)} "
                 f"(worst {worst * 1000:.0f} ms); burn rate {burns[0]:.1f} short, "
                 f"{burns[1]:.1f} long")
 
@@ -135,7 +140,7 @@ class ErrorBurst(BurnRate):
     def summary(self, label: str, short: list[Point], burns: list[float]) -> str:
         ratio, requests = weighted(short)
         return (f"{ratio:.1%} of {label} requests failed with a 5xx in the last "
-                f"{self.short.seconds // 60} min ({requests} requests); burn rate "
+                f"{span(self.short)} ({requests} requests); burn rate "
                 f"{burns[0]:.0f}")
 
 
@@ -173,7 +178,7 @@ class LowCacheHitRate:
                 found.append(Detection(
                     self.name, label, "warning",
                     f"cache hit ratio of {label} at {ratio:.0%} over "
-                    f"{self.window_length.seconds // 60} min ({lookups} lookups), normally "
+                    f"{span(self.window_length)} ({lookups} lookups), normally "
                     f"{normal.median:.0%}",
                     {"series": "cache_hit_ratio", "points": evidence(points),
                      "baseline": {"median": normal.median, "scale": normal.scale,

@@ -108,6 +108,28 @@ log_ship_queue = Gauge("lifeceo_log_ship_queue_records",
                        "Records waiting to be shipped to log_records, per process.",
                        multiprocess_mode="liveall")
 
+# The performance monitor (platform/monitor/leader.py), counted by the leader that evaluated.
+# An evaluation is a few queries and milliseconds of arithmetic; 15 s would be far too slow.
+MONITOR_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+monitor_evaluations = Counter(
+    "lifeceo_monitor_evaluations_total",
+    "Evaluations of every detector by the monitor's leader, by outcome (ok, failed).",
+    ("outcome",))
+monitor_evaluation_duration = Histogram(
+    "lifeceo_monitor_evaluation_duration_seconds",
+    "Time of one evaluation: reading the history, the detectors, recording incidents.",
+    buckets=MONITOR_BUCKETS)
+monitor_detections = Counter(
+    "lifeceo_monitor_detections_total",
+    "What the detectors found, one per fingerprint per evaluation, by detector.", ("detector",))
+monitor_incidents_opened = Counter(
+    "lifeceo_monitor_incidents_opened_total",
+    "Incidents opened (reopened ones included), by detector.", ("detector",))
+# livesum: the live processes holding the lock on this node, 1 on the leader's, 0 elsewhere.
+monitor_leader = Gauge(
+    "lifeceo_monitor_leader", "1 while this process holds the monitor's leader lock.",
+    multiprocess_mode="livesum")
+
 
 def configure(*, enabled: bool) -> None:
     state["enabled"] = enabled

@@ -8,6 +8,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lifeceo.platform.observability import metrics, window
 
 UNMATCHED = "unmatched"
+# A middleware that answers before the router has matched (load shedding) names here the path
+# prefix the request was for, so that its answer counts in that route class, not as unmatched.
+ROUTE_PREFIX = "lifeceo.route_prefix"
 # Anything else (a client may send any token as the method) shares one label.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
@@ -22,7 +25,8 @@ def route_template(scope: Scope) -> str:
     on the effective route context it records under scope["fastapi"]. Unmatched paths (404s,
     scanners) all share one label, so they cannot add series."""
     context = scope.get("fastapi", {}).get("effective_route_context")
-    path = getattr(context, "path", None) or getattr(scope.get("route"), "path", None)
+    path = (getattr(context, "path", None) or getattr(scope.get("route"), "path", None)
+            or scope.get(ROUTE_PREFIX))
     return path if isinstance(path, str) else UNMATCHED
 
 

@@ -11,6 +11,7 @@ import procrastinate
 import structlog
 
 from lifeceo.platform.cache import Cache
+from lifeceo.platform.chaos.board import follow_chaos
 from lifeceo.platform.db.engine import create_engine, create_sessionmaker
 from lifeceo.platform.db.errors import database_unavailable
 from lifeceo.platform.levers.queues import follow_levers, open_gates
@@ -64,6 +65,8 @@ async def run_worker(settings: Settings, *, queues: Sequence[str] | None = None,
     open_gates(queues, concurrency={queue: concurrency or settings.jobs_concurrency[queue]
                                     for queue in queues})
     levers = await follow_levers(settings, engine)
+    # Faults of job workers (a stalled queue, slow SMTP), where chaos is armed.
+    chaos = await follow_chaos(settings, engine)
     loop = asyncio.get_running_loop()
     on_signals = stop is None
     stop = stop or asyncio.Event()
@@ -88,6 +91,8 @@ async def run_worker(settings: Settings, *, queues: Sequence[str] | None = None,
                 loop.remove_signal_handler(signum)
         if process_metrics is not None:
             await process_metrics.close()
+        if chaos is not None:
+            await chaos.close()
         await levers.close()
         await cache.close()
         # Last before the engine: what the others logged while stopping is shipped too.

@@ -105,6 +105,11 @@ class RateLimiter:
     def redis_configured(self) -> bool:
         return self._shared is not None
 
+    @property
+    def redis_pool(self) -> ConnectionPool | None:
+        """The shared counts' connection pool (fault injection's redis_outage)."""
+        return self._pool
+
     async def hit(self, name: str, subject: str) -> Quota:
         """Counts one request; a request over the quota is refused and not counted."""
         tightened = self.tightened.get(subject)

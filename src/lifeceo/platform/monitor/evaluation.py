@@ -1,0 +1,204 @@
+"""One evaluation by the leader: the history each detector needs, every detector, and what
+their findings do to the incidents and predictions, in one transaction."""
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from lifeceo.platform.monitor import evidence, forecast, incidents, repository
+from lifeceo.platform.monitor.detectors import Detection, Detector
+from lifeceo.platform.monitor.incidents import OPEN, RESOLVED
+from lifeceo.platform.monitor.signals import Signals
+from lifeceo.platform.observability import metrics
+from lifeceo.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class DetectorState:
+    name: str
+    evaluated_at: datetime
+    duration_ms: float
+    detections: list[dict[str, Any]]
+    baseline: dict[str, Any] | None
+    error: str | None
+
+    def row(self, leader: str) -> dict[str, Any]:
+        return {"name": self.name, "evaluated_at": self.evaluated_at, "leader": leader,
+                "duration_ms": self.duration_ms, "detections": self.detections,
+                "baseline": self.baseline, "error": self.error}
+
+
+@dataclass
+class Outcome:
+    at: datetime
+    detections: list[Detection]
+    states: list[DetectorState]
+    opened: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+    # Seconds reading the history, in the detectors, and in all.
+    read_seconds: float = 0.0
+    detect_seconds: float = 0.0
+    seconds: float = 0.0
+
+
+def windows(detectors: list[Detector]) -> dict[str, timedelta]:
+    """Each series any detector reads, over the largest window that reads it."""
+    found: dict[str, timedelta] = {}
+    for detector in detectors:
+        for name in detector.inputs:
+            found[name] = max(found.get(name, detector.window), detector.window)
+    return found
+
+
+def detect(detectors: list[Detector], signals: Signals,
+           failing: set[str]) -> tuple[list[Detection], list[DetectorState]]:
+    """Every detector over the signals; one that raises is reported, the others still run."""
+    found, states = [], []
+    for detector in detectors:
+        started = time.perf_counter()
+        error = None
+        try:
+            detections = detector.evaluate(signals)
+        except Exception as exc:  # noqa: BLE001 - a detector's bug must not blind the others
+            detections, error = [], f"{type(exc).__name__}: {exc}"[:500]
+            if detector.name not in failing:
+                failing.add(detector.name)
+                log.exception("monitor detector failing", detector=detector.name)
+        else:
+            failing.discard(detector.name)
+        found += detections
+        baseline = next((d.evidence["baseline"] for d in detections if "baseline" in d.evidence),
+                        None)
+        states.append(DetectorState(
+            name=detector.name, evaluated_at=signals.now,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            detections=[{"fingerprint": d.fingerprint, "severity": d.severity,
+                         "summary": d.summary} for d in detections],
+            baseline=baseline, error=error))
+    return found, states
+
+
+async def evaluate(*, settings: Settings, detectors: list[Detector], engine: AsyncEngine,
+                   sessionmaker: async_sessionmaker[AsyncSession], now: datetime, leader: str,
+                   failing: set[str]) -> Outcome:
+    started = time.perf_counter()
+    async with sessionmaker() as session:
+        series = {name: await repository.points(session, name=name, since=now - window,
+                                                 until=now)
+                  for name, window in windows(detectors).items()}
+    read = time.perf_counter()
+    signals = Signals(now=now, step_seconds=settings.metrics_history_interval_seconds,
+                      series=series)
+    detections, states = detect(detectors, signals, failing)
+    detected = time.perf_counter()
+    outcome = Outcome(at=now, detections=detections, states=states,
+                      read_seconds=read - started, detect_seconds=detected - read)
+    by_name = {detector.name: detector for detector in detectors}
+    async with sessionmaker() as session, session.begin():
+        await judge_predictions(session, now=now)
+        unresolved = await repository.unresolved(session)
+        cooldown = timedelta(seconds=settings.monitor_cooldown_seconds)
+        decided = incidents.plan(
+            detections, unresolved=unresolved,
+            recently_resolved=await repository.resolved_since(session, since=now - cooldown),
+            now=now, resolve_after=timedelta(seconds=settings.monitor_resolve_after_seconds),
+            cooldown=cooldown)
+        for detection in decided.opened:
+            incident_id = await open_incident(session, detection, settings=settings,
+                                              engine=engine, now=now,
+                                              window=by_name[detection.detector].window)
+            if incident_id is not None:
+                outcome.opened.append(incident_id)
+        for known, detection, graver in decided.redetected:
+            await repository.count_detection(session, known.id, at=now,
+                                             **({"severity": graver} if graver else {}))
+            if graver:
+                await repository.add_timeline(session, known.id, at=now, kind="severity",
+                                              detail={"from": known.severity, "to": graver,
+                                                      "summary": detection.summary})
+        for known, detection in decided.reopened:
+            await repository.count_detection(session, known.id, at=now, state=OPEN,
+                                             resolved_at=None)
+            await repository.add_timeline(session, known.id, at=now, kind="state", detail={
+                "from": RESOLVED, "to": OPEN, "summary": detection.summary,
+                "reason": "detected again within the cooldown"})
+            metrics.monitor_incidents_opened.labels(detection.detector).inc()
+        for known in decided.resolved:
+            incidents.check_transition(known.state, RESOLVED)
+            await repository.update_incident(session, known.id, state=RESOLVED, resolved_at=now)
+            await repository.add_timeline(session, known.id, at=now, kind="state", detail={
+                "from": known.state, "to": RESOLVED,
+                "reason": f"quiet for {settings.monitor_resolve_after_seconds:.0f} s"})
+            outcome.resolved.append(known.id)
+        await repository.save_detector_states(session, [state.row(leader) for state in states])
+    for detection in detections:
+        metrics.monitor_detections.labels(detection.detector).inc()
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+async def open_incident(session: AsyncSession, detection: Detection, *, settings: Settings,
+                        engine: AsyncEngine, now: datetime, window: timedelta) -> int | None:
+    snapshot = await evidence.snapshot(
+        detection, session=session, engine=engine, now=now, window=window,
+        max_log_records=settings.monitor_evidence_max_log_records,
+        max_statements=settings.monitor_evidence_max_statements)
+    incident_id = await repository.open_incident(
+        session, fingerprint=detection.fingerprint, detector=detection.detector,
+        label=detection.label, state=OPEN, severity=detection.severity,
+        summary=detection.summary, evidence=snapshot, opened_at=now, last_detected_at=now,
+        detections=1)
+    if incident_id is None:
+        return None  # another leader opened it a moment ago
+    await repository.add_timeline(session, incident_id, at=now, kind="detected", detail={
+        "severity": detection.severity, "summary": detection.summary})
+    prediction = predicted(detection)
+    if prediction is not None:
+        await repository.add_prediction(session, incident_id=incident_id, made_at=now,
+                                        **prediction)
+        await repository.add_timeline(session, incident_id, at=now, kind="prediction",
+                                      detail=prediction)
+    metrics.monitor_incidents_opened.labels(detection.detector).inc()
+    log.warning("monitor incident opened", incident=incident_id,
+                fingerprint=detection.fingerprint, summary=detection.summary)
+    return incident_id
+
+
+def predicted(detection: Detection) -> dict[str, Any] | None:
+    """The forecast in a detection's evidence (a limit reached in so many seconds), if any."""
+    made = detection.evidence.get("forecast")
+    points = detection.evidence.get("points") or []
+    if not isinstance(made, dict) or not {"seconds", "earliest", "latest", "limit"} <= set(made):
+        return None
+    limit = float(made["limit"])
+    return {"detector": detection.detector, "series": detection.evidence.get("series", ""),
+            "label": detection.label, "limit_value": limit,
+            "rising": not points or points[-1][1] <= limit, "seconds": float(made["seconds"]),
+            "earliest": float(made["earliest"]), "latest": float(made["latest"])}
+
+
+async def judge_predictions(session: AsyncSession, *, now: datetime) -> None:
+    """Each pending prediction against the points its series has had since it was made."""
+    for prediction in await repository.predictions(session, outcome="pending", limit=1000):
+        seen = await repository.points(session, name=prediction.series,
+                                       since=prediction.made_at, until=now)
+        outcome = forecast.judge(
+            forecast.Crossing(seconds=prediction.seconds, earliest=prediction.earliest,
+                              latest=prediction.latest),
+            made_at=prediction.made_at.timestamp(), limit=prediction.limit_value,
+            rising=prediction.rising, now=now.timestamp(),
+            points=[(point.ts.timestamp(), point.value)
+                    for point in seen.get(prediction.label, [])])
+        if outcome == "pending":
+            continue
+        await repository.judge(session, prediction.id, outcome=outcome, at=now)
+        if prediction.incident_id is not None:
+            await repository.add_timeline(session, prediction.incident_id, at=now,
+                                          kind="prediction", detail={
+                                              "prediction": prediction.id, "outcome": outcome})
