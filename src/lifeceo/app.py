@@ -175,9 +175,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             paused=flag_switches.monitoring_paused)
             if settings.metrics_history_enabled else None)
         # Every process tries for the monitor's leader lock; the one holding it evaluates the
-        # detectors over that history.
+        # detectors over that history, and remediates through this process's levers.
         app.state.monitor = (Monitor.start(settings, engine, app.state.sessionmaker,
-                                           paused=flag_switches.monitoring_paused)
+                                           paused=flag_switches.monitoring_paused,
+                                           levers=app.state.levers)
                              if settings.monitor_enabled else None)
         app.state.startup_seconds = round(time.monotonic() - started, 3)
         try:

@@ -569,5 +569,77 @@ def monitor_incidents(
     console.print(table)
 
 
+@monitor_app.command("actions")
+def monitor_actions(
+    outcome: Annotated[str | None, typer.Option(
+        help="awaiting_approval, verifying, mitigated, undone, rejected, failed or dry_run.")]
+        = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Remediation actions, those awaiting approval first, as the admin API lists them."""
+    from rich.table import Table
+
+    from lifeceo.platform.monitor import control
+    from lifeceo.platform.monitor.remediation import Outcome
+    from lifeceo.settings import get_settings
+
+    if outcome is not None and outcome not in {each.value for each in Outcome}:
+        raise fail(f"--outcome must be one of {', '.join(each.value for each in Outcome)}")
+    with database() as url:
+        found = asyncio.run(control.actions(get_settings(), url, outcome=outcome, limit=limit))
+    if as_json:
+        print_json([action.model_dump(mode="json") for action in found])
+        return
+    table = Table("id", "incident", "action", "lever", "target", "outcome", "proposed", "actor",
+                  "note", title="actions", title_justify="left")
+    for action in found:
+        table.add_row(str(action.id), str(action.incident_id), action.action, action.lever,
+                      action.target, action.outcome,
+                      action.proposed_at.isoformat(timespec="seconds"), action.actor,
+                      action.note)
+    console.print(table)
+
+
+@monitor_app.command("approve")
+def monitor_approve(action_id: Annotated[int, typer.Argument(min=1)],
+                    as_json: JsonOption = False) -> None:
+    """Approve an action awaiting approval: its lever is pulled in every running process."""
+    _decide_action("approve", action_id, as_json=as_json)
+
+
+@monitor_app.command("reject")
+def monitor_reject(action_id: Annotated[int, typer.Argument(min=1)],
+                   note: Annotated[str, typer.Option(help="Why, kept with it (500 "
+                                                          "characters at most).")] = "",
+                   as_json: JsonOption = False) -> None:
+    """Reject an action awaiting approval: nothing is pulled."""
+    from lifeceo.platform.monitor.schemas import MAX_NOTE_CHARS
+
+    if len(note) > MAX_NOTE_CHARS:
+        raise fail(f"--note is at most {MAX_NOTE_CHARS} characters")
+    _decide_action("reject", action_id, note=note, as_json=as_json)
+
+
+def _decide_action(decision: str, action_id: int, *, note: str = "", as_json: bool) -> None:
+    from lifeceo.errors import LifeceoError
+    from lifeceo.platform.monitor import control
+    from lifeceo.settings import get_settings
+
+    with database() as url:
+        try:
+            decided = asyncio.run(
+                control.approve(get_settings(), url, action_id=action_id)
+                if decision == "approve" else
+                control.reject(get_settings(), url, action_id=action_id, note=note))
+        except LifeceoError as exc:
+            raise fail(str(exc)) from None
+    if as_json:
+        print_json(decided.model_dump(mode="json"))
+        return
+    console.print(f"action {decided.id} ({decided.action} {decided.lever} {decided.target}): "
+                  f"{decided.outcome}", highlight=False)
+
+
 if __name__ == "__main__":
     app()

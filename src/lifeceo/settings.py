@@ -386,6 +386,32 @@ class Settings(BaseSettings):
     monitor_evidence_max_log_records: int = Field(default=20, ge=0, le=1000)
     # Repeated and busiest statements kept in the evidence, each list.
     monitor_evidence_max_statements: int = Field(default=5, ge=0, le=100)
+    # Remediation (lifeceo.platform.monitor.actions): the kill switch of every action (the
+    # advanced-monitoring flag pauses the whole monitor instead), and dry-run, which records what
+    # the monitor would do and pulls nothing.
+    monitor_actions_enabled: bool = True
+    monitor_dry_run: bool = False
+    # How long each action holds its lever (it expires by itself then): a quarter of an hour
+    # outlasts a load spike's detection, verification and resolution (60 + 180 + 120 s); a
+    # queue's backlog of tens of minutes drains in 30; a recycle's setting only has to reach the
+    # worker that acts, within seconds.
+    monitor_action_hold_seconds: dict[str, int] = {
+        "shed": 900, "serve_stale": 900, "raise_queue_concurrency": 1800, "recycle_worker": 120}
+    # The detector must be quiet this soon after the lever is pulled, else it is undone: the
+    # latency burn rate's short window (60 s) must have passed clean, with two intervals to
+    # spare; a queue's depth trend and an RSS forecast read the long window (300 s).
+    monitor_action_verify_seconds: dict[str, float] = {
+        "shed": 180.0, "serve_stale": 180.0, "raise_queue_concurrency": 300.0,
+        "recycle_worker": 300.0}
+    # One fingerprint is not tried again by the same action for this long (from its proposal):
+    # the lever's hold, so that an expired mitigation may be renewed, never stacked.
+    monitor_action_cooldown_seconds: dict[str, float] = {
+        "shed": 900.0, "serve_stale": 900.0, "raise_queue_concurrency": 1800.0,
+        "recycle_worker": 1800.0}
+    # Attempts of one action per hour, all fingerprints: more means the lever does not fix the
+    # cause, and a human should look; a second recycle within an hour is a leak, not bad luck.
+    monitor_action_max_per_hour: dict[str, int] = {
+        "shed": 3, "serve_stale": 3, "raise_queue_concurrency": 2, "recycle_worker": 2}
 
     _generated_secret_key: str | None = PrivateAttr(default=None)
 

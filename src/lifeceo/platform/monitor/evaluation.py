@@ -1,5 +1,5 @@
 """One evaluation by the leader: the history each detector needs, every detector, and what
-their findings do to the incidents and predictions, in one transaction."""
+their findings do to the incidents, predictions and remediation actions, in one transaction."""
 
 import time
 from dataclasses import dataclass, field
@@ -9,9 +9,11 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from lifeceo.platform.monitor import evidence, forecast, incidents, repository
+from lifeceo.platform.monitor import acting, evidence, forecast, incidents, repository
+from lifeceo.platform.monitor.actions import Levers
 from lifeceo.platform.monitor.detectors import Detection, Detector
-from lifeceo.platform.monitor.incidents import OPEN, RESOLVED
+from lifeceo.platform.monitor.incidents import MITIGATED, OPEN, RESOLVED
+from lifeceo.platform.monitor.remediation import Action
 from lifeceo.platform.monitor.signals import Signals
 from lifeceo.platform.observability import metrics
 from lifeceo.settings import Settings
@@ -41,6 +43,8 @@ class Outcome:
     states: list[DetectorState]
     opened: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
+    # Remediation action ids by the outcome this evaluation gave them.
+    actions: dict[str, list[int]] = field(default_factory=dict)
     # Seconds reading the history, in the detectors, and in all.
     read_seconds: float = 0.0
     detect_seconds: float = 0.0
@@ -86,7 +90,9 @@ def detect(detectors: list[Detector], signals: Signals,
 
 async def evaluate(*, settings: Settings, detectors: list[Detector], engine: AsyncEngine,
                    sessionmaker: async_sessionmaker[AsyncSession], now: datetime, leader: str,
-                   failing: set[str]) -> Outcome:
+                   failing: set[str], actions: list[Action] | None = None,
+                   levers: Levers | None = None) -> Outcome:
+    """Without `levers` (a monitor the app gave no board) nothing is remediated."""
     started = time.perf_counter()
     async with sessionmaker() as session:
         series = {name: await repository.points(session, name=name, since=now - window,
@@ -116,8 +122,15 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
             if incident_id is not None:
                 outcome.opened.append(incident_id)
         for known, detection, graver in decided.redetected:
-            await repository.count_detection(session, known.id, at=now,
+            # A mitigated incident detected again was not mitigated after all.
+            reopened = {"state": OPEN, "mitigated_at": None} if known.state == MITIGATED else {}
+            await repository.count_detection(session, known.id, at=now, **reopened,
                                              **({"severity": graver} if graver else {}))
+            if reopened:
+                incidents.check_transition(known.state, OPEN)
+                await repository.add_timeline(session, known.id, at=now, kind="state", detail={
+                    "from": MITIGATED, "to": OPEN, "summary": detection.summary,
+                    "reason": "detected again after its mitigation"})
             if graver:
                 await repository.add_timeline(session, known.id, at=now, kind="severity",
                                               detail={"from": known.severity, "to": graver,
@@ -136,6 +149,10 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
                 "from": known.state, "to": RESOLVED,
                 "reason": f"quiet for {settings.monitor_resolve_after_seconds:.0f} s"})
             outcome.resolved.append(known.id)
+        if levers is not None and actions:
+            outcome.actions = (await acting.remediate(
+                session, settings=settings, actions=actions, levers=levers,
+                detections=detections, now=now)).outcomes
         await repository.save_detector_states(session, [state.row(leader) for state in states])
     for detection in detections:
         metrics.monitor_detections.labels(detection.detector).inc()

@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from lifeceo.platform.monitor import actions as action_set
 from lifeceo.platform.monitor import detectors as detector_set
+from lifeceo.platform.monitor.actions import Levers
 from lifeceo.platform.monitor.detectors import Detector
 from lifeceo.platform.monitor.evaluation import DetectorState, Outcome, evaluate
 from lifeceo.platform.monitor.lease import Lease
@@ -34,13 +36,17 @@ class Monitor:
                  sessionmaker: async_sessionmaker[AsyncSession], *,
                  detectors: list[Detector] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 paused: Callable[[], bool] | None = None) -> None:
+                 paused: Callable[[], bool] | None = None,
+                 levers: Levers | None = None) -> None:
         """`paused`, asked every interval (the advanced-monitoring flag), stops evaluating and
-        gives up the leader lock; `clock` is what an evaluation calls now."""
+        gives up the leader lock; `clock` is what an evaluation calls now; `levers`, the
+        process's lever board, is what remediation pulls (none: the monitor only watches)."""
         self.settings = settings
         self.interval_seconds = settings.monitor_interval_seconds
         self.detectors = detectors if detectors is not None else detector_set.from_settings(
             settings)
+        self.actions = action_set.catalogue(settings)
+        self.levers = levers
         self._engine = engine
         self._sessionmaker = sessionmaker
         self._clock = clock
@@ -104,7 +110,8 @@ class Monitor:
             outcome = await evaluate(settings=self.settings, detectors=self.detectors,
                                      engine=self._engine, sessionmaker=self._sessionmaker,
                                      now=self._clock(), leader=self.process,
-                                     failing=self._failing)
+                                     failing=self._failing, actions=self.actions,
+                                     levers=self.levers)
         except Exception as exc:  # noqa: BLE001 - the database is down: retried next interval
             metrics.monitor_evaluations.labels("failed").inc()
             if "evaluate" not in self._failing:

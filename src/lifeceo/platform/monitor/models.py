@@ -1,5 +1,6 @@
-"""Tables of the monitor: incidents, their timelines, the predictions made for them, and each
-detector's last evaluation (read by every process, whichever one leads)."""
+"""Tables of the monitor: incidents, their timelines, the predictions made for them, the actions
+attempted on them, and each detector's last evaluation (read by every process, whichever one
+leads)."""
 
 from datetime import datetime
 
@@ -17,6 +18,10 @@ DETECTOR_CHARS = 64
 WORD_CHARS = 16
 # host:pid:random (history.HistorySampler.process).
 PROCESS_CHARS = 128
+# remediation.Outcome: awaiting_approval is the longest.
+OUTCOME_CHARS = 24
+# An action's name, a lever's, "monitor", "user:42", "cli".
+NAME_CHARS = 64
 
 
 class MonitorIncident(IdMixin, Base):
@@ -98,3 +103,32 @@ class MonitorDetectorState(Base):
     detections: Mapped[list] = mapped_column(JSONB)
     baseline: Mapped[dict | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class MonitorAction(IdMixin, Base):
+    """One remediation attempt on an incident (remediation.Attempt): proposed, perhaps approved,
+    applied, and how it turned out, with who decided."""
+
+    __tablename__ = "monitor_actions"
+    __table_args__ = (
+        # The policy's history (the last hour) and the list, pending approval first.
+        Index("ix_monitor_actions_proposed_at", "proposed_at"),
+        Index("ix_monitor_actions_outcome", "outcome"),
+        Index("ix_monitor_actions_incident_id", "incident_id"),
+    )
+
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("monitor_incidents.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(NAME_CHARS))
+    fingerprint: Mapped[str] = mapped_column(String(FINGERPRINT_CHARS))
+    lever: Mapped[str] = mapped_column(String(NAME_CHARS))
+    # levers.schemas.TARGET_PATTERN: at most 64; the value is a worker's host:pid at most.
+    target: Mapped[str] = mapped_column(String(NAME_CHARS))
+    value: Mapped[str] = mapped_column(String(PROCESS_CHARS))
+    outcome: Mapped[str] = mapped_column(String(OUTCOME_CHARS))
+    proposed_at: Mapped[datetime]
+    applied_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
+    # "monitor" for what it did on its own; the administrator who approved or rejected.
+    actor: Mapped[str] = mapped_column(String(NAME_CHARS))
+    note: Mapped[str] = mapped_column(Text)

@@ -27,6 +27,9 @@ class Outcome(StrEnum):
     VERIFYING = "verifying"
     MITIGATED = "mitigated"
     UNDONE = "undone"
+    # The lever refused when it was pulled (a recycle without a supervisor): settled, and still
+    # counted by cooldowns and caps, so that a refusing lever is not asked every interval.
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,11 @@ class Policy:
         assert attempt.outcome is Outcome.AWAITING_APPROVAL, attempt
         return self._replace(attempt, outcome=Outcome.REJECTED, settled_at=now, note=note)
 
+    def fail(self, attempt: Attempt, *, now: float, note: str) -> Attempt:
+        """The lever refused when pulled: settled, and it counts against cooldown and cap."""
+        assert attempt.outcome is Outcome.VERIFYING, attempt
+        return self._replace(attempt, outcome=Outcome.FAILED, settled_at=now, note=note)
+
     def verify(self, attempt: Attempt, *, still_detected: bool, now: float) -> Attempt:
         """After an evaluation: mitigated once the detector is quiet within the window; undone
         (the caller releases the lever and escalates) once the window passed without it."""
@@ -106,11 +114,12 @@ class Policy:
         return attempt
 
     def _allowed(self, action: Action, detection: Detection, *, now: float) -> bool:
-        mine = [attempt for attempt in self.history if attempt.action == action.name]
+        # Under way by any action: two levers at once would not say which one helped.
         if any(attempt.fingerprint == detection.fingerprint
                and attempt.outcome in (Outcome.AWAITING_APPROVAL, Outcome.VERIFYING)
-               for attempt in mine):
+               for attempt in self.history):
             return False
+        mine = [attempt for attempt in self.history if attempt.action == action.name]
         if any(attempt.fingerprint == detection.fingerprint
                and now - attempt.proposed_at < action.cooldown_seconds for attempt in mine):
             return False

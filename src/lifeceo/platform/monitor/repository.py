@@ -3,12 +3,13 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import case, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeceo.platform.monitor.incidents import RESOLVED, Known
 from lifeceo.platform.monitor.models import (
+    MonitorAction,
     MonitorDetectorState,
     MonitorIncident,
     MonitorPrediction,
@@ -146,3 +147,42 @@ async def save_detector_states(session: AsyncSession, rows: list[dict[str, Any]]
 async def detector_states(session: AsyncSession) -> list[MonitorDetectorState]:
     return list(await session.scalars(select(MonitorDetectorState)
                                       .order_by(MonitorDetectorState.name)))
+
+
+async def add_action(session: AsyncSession, **values: Any) -> MonitorAction:
+    row = MonitorAction(**values)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def action_history(session: AsyncSession, *, since: datetime,
+                         unsettled: tuple[str, ...]) -> list[MonitorAction]:
+    """Attempts proposed after `since` and every one still in an `unsettled` outcome, oldest
+    first."""
+    return list(await session.scalars(
+        select(MonitorAction)
+        .where(or_(MonitorAction.proposed_at > since, MonitorAction.outcome.in_(unsettled)))
+        .order_by(MonitorAction.proposed_at, MonitorAction.id)))
+
+
+async def update_action(session: AsyncSession, action_id: int, **values: Any) -> None:
+    await session.execute(update(MonitorAction).where(MonitorAction.id == action_id)
+                          .values(**values))
+
+
+async def actions(session: AsyncSession, *, outcome: str | None, first: str,
+                  limit: int) -> list[MonitorAction]:
+    """Those in outcome `first` first, then newest first."""
+    query = select(MonitorAction).order_by(
+        case((MonitorAction.outcome == first, 0), else_=1), MonitorAction.proposed_at.desc(),
+        MonitorAction.id.desc())
+    if outcome is not None:
+        query = query.where(MonitorAction.outcome == outcome)
+    return list(await session.scalars(query.limit(limit)))
+
+
+async def action(session: AsyncSession, action_id: int) -> MonitorAction | None:
+    """Locked until the transaction ends: two approvals of one action do not both pull."""
+    return await session.scalar(select(MonitorAction).where(MonitorAction.id == action_id)
+                                .with_for_update())

@@ -3,10 +3,15 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 IncidentState = Literal["open", "mitigated", "resolved"]
 PredictionOutcome = Literal["pending", "hit", "miss"]
+# remediation.Outcome.
+ActionOutcome = Literal["awaiting_approval", "rejected", "dry_run", "verifying", "mitigated",
+                        "undone", "failed"]
+# A rejection's reason, kept with the action: a sentence, not a report.
+MAX_NOTE_CHARS = 500
 
 
 class Incident(BaseModel):
@@ -31,7 +36,7 @@ class TimelineEntry(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     at: datetime
-    # detected, severity, state, prediction (later: action)
+    # detected, severity, state, prediction, action
     kind: str
     detail: dict[str, Any]
 
@@ -103,3 +108,28 @@ class MonitorStatus(BaseModel):
     detectors: int
     incidents: dict[str, int]
     predictions: dict[str, int]
+
+
+class MonitorActionReport(BaseModel):
+    """One remediation attempt: the lever it pulls (or would), and how it turned out."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    incident_id: int
+    action: str
+    fingerprint: str
+    lever: str
+    target: str
+    value: str
+    outcome: ActionOutcome
+    proposed_at: datetime
+    applied_at: datetime | None
+    settled_at: datetime | None
+    # "monitor", or the administrator who approved or rejected it ("user:42", "cli").
+    actor: str
+    note: str
+
+
+class ActionRejection(BaseModel):
+    note: str = Field(default="", max_length=MAX_NOTE_CHARS)

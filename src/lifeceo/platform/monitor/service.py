@@ -1,28 +1,36 @@
-"""Reading what the monitor found: incidents, detectors, predictions and its status, for the
-admin API and the command line alike."""
+"""Reading what the monitor found: incidents, detectors, predictions and its status, and
+deciding the actions that wait for approval, for the admin API and the command line alike."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeceo.errors import NotFound
-from lifeceo.platform.monitor import repository
+from lifeceo.errors import Conflict, LifeceoError, NotFound
+from lifeceo.platform.monitor import acting, repository
+from lifeceo.platform.monitor import actions as action_set
+from lifeceo.platform.monitor.actions import Levers
 from lifeceo.platform.monitor.detectors import Detector
 from lifeceo.platform.monitor.incidents import STATES
 from lifeceo.platform.monitor.leader import Monitor
+from lifeceo.platform.monitor.models import MonitorAction
+from lifeceo.platform.monitor.remediation import Outcome
 from lifeceo.platform.monitor.schemas import (
     DetectorReport,
     Incident,
     IncidentDetail,
+    MonitorActionReport,
     MonitorStatus,
     Prediction,
     PredictionReport,
     TimelineEntry,
 )
+from lifeceo.platform.observability import metrics
 from lifeceo.settings import Settings
 
 # Predictions listed at once; the hit rate counts all of them.
 MAX_PREDICTIONS = 100
+# Actions listed at once: an hour of every action at its cap is a dozen.
+MAX_ACTIONS = 100
 
 
 class MonitorService:
@@ -86,6 +94,61 @@ class MonitorService:
             detectors=len(monitor.detectors) if monitor else len(states),
             incidents={state: counts.get(state, 0) for state in STATES},
             predictions=await repository.outcome_counts(session))
+
+    async def actions(self, *, session: AsyncSession, outcome: str | None,
+                      limit: int) -> list[MonitorActionReport]:
+        """Those awaiting approval first, then newest first."""
+        rows = await repository.actions(session, outcome=outcome,
+                                        first=Outcome.AWAITING_APPROVAL.value, limit=limit)
+        return [MonitorActionReport.model_validate(row) for row in rows]
+
+    async def approve(self, *, session: AsyncSession, action_id: int, settings: Settings,
+                      levers: Levers, actor: str) -> MonitorActionReport:
+        """Pulls its lever as `actor`; a lever that refuses leaves the action `failed` (the
+        caller commits that, then answers 409 with its `note`)."""
+        row = await self._awaiting(session, action_id)
+        action = next((each for each in action_set.catalogue(settings)
+                       if each.name == row.action), None)
+        now = datetime.now(UTC)
+        if action is None:
+            values = {"outcome": Outcome.FAILED.value, "settled_at": now,
+                      "note": f"{row.action} is no longer an action of this deployment"}
+        else:
+            try:
+                await levers.pull(row.lever, target=row.target, value=row.value,
+                                  seconds=action.hold_seconds, actor=actor)
+            except LifeceoError as exc:
+                values = {"outcome": Outcome.FAILED.value, "settled_at": now,
+                          "note": str(exc)}
+            else:
+                values = {"outcome": Outcome.VERIFYING.value, "applied_at": now}
+        return await self._decided(session, row, actor=actor, now=now, **values)
+
+    async def reject(self, *, session: AsyncSession, action_id: int, actor: str,
+                     note: str) -> MonitorActionReport:
+        row = await self._awaiting(session, action_id)
+        now = datetime.now(UTC)
+        return await self._decided(session, row, actor=actor, now=now,
+                                   outcome=Outcome.REJECTED.value, settled_at=now, note=note)
+
+    async def _awaiting(self, session: AsyncSession, action_id: int) -> MonitorAction:
+        row = await repository.action(session, action_id)
+        if row is None:
+            raise NotFound(f"No action {action_id}.")
+        if row.outcome != Outcome.AWAITING_APPROVAL:
+            raise Conflict(f"Action {action_id} is {row.outcome}, not awaiting approval.")
+        return row
+
+    async def _decided(self, session: AsyncSession, row: MonitorAction, *, actor: str, now: datetime,
+                       **values) -> MonitorActionReport:
+        values["actor"] = actor
+        await repository.update_action(session, row.id, **values)
+        for name, value in values.items():
+            setattr(row, name, value)
+        await repository.add_timeline(session, row.incident_id, at=now, kind="action",
+                                      detail=acting.timeline_detail(row))
+        metrics.monitor_actions.labels(row.action, row.outcome).inc()
+        return MonitorActionReport.model_validate(row)
 
 
 monitor_service = MonitorService()

@@ -125,6 +125,10 @@ monitor_detections = Counter(
 monitor_incidents_opened = Counter(
     "lifeceo_monitor_incidents_opened_total",
     "Incidents opened (reopened ones included), by detector.", ("detector",))
+monitor_actions = Counter(
+    "lifeceo_monitor_actions_total",
+    "Remediation attempts by action and by the outcome each reached (awaiting_approval, "
+    "verifying, mitigated, undone, rejected, failed, dry_run).", ("action", "outcome"))
 # livesum: the live processes holding the lock on this node, 1 on the leader's, 0 elsewhere.
 monitor_leader = Gauge(
     "lifeceo_monitor_leader", "1 while this process holds the monitor's leader lock.",

@@ -70,3 +70,20 @@ def test_high_risk_actions_wait_for_an_administrator_and_dry_run_pulls_nothing()
     dry = Policy([shed()], dry_run=True)
     assert dry.propose(SLOW_FEED, now=0).outcome is Outcome.DRY_RUN
     assert Policy([shed()]).propose(LEAK, now=0) is None  # no action answers it
+
+
+def test_one_attempt_per_fingerprint_whichever_action_then_the_next_action_after_an_undo():
+    stale = shed(name="serve_stale", lever="stale")
+    policy = Policy([shed(), stale])
+    first = policy.propose(SLOW_FEED, now=0)
+    assert first.action == "shed"
+    assert policy.propose(SLOW_FEED, now=10) is None  # shed under way: no second lever
+    policy.verify(first, still_detected=True, now=60)
+    assert policy.propose(SLOW_FEED, now=70).action == "serve_stale"
+
+
+def test_a_refused_pull_is_settled_as_failed_and_still_cools_down():
+    policy = Policy([shed()])
+    failed = policy.fail(policy.propose(SLOW_FEED, now=0), now=0, note="refused")
+    assert (failed.outcome, failed.settled_at, failed.note) == (Outcome.FAILED, 0, "refused")
+    assert policy.propose(SLOW_FEED, now=100) is None

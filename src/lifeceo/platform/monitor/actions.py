@@ -1,0 +1,69 @@
+"""The catalogue of remediation actions, from settings, and which of them apply here: an action
+applies only where its lever exists and accepts the detection's target (a route class the
+concurrency lever measures, one the domain declared stale-servable, a known queue)."""
+
+from typing import Protocol
+
+from lifeceo.errors import Conflict, NotFound, Unprocessable
+from lifeceo.platform.levers.board import Lever, Setting
+from lifeceo.platform.monitor.detectors import Detection
+from lifeceo.platform.monitor.remediation import Action, Risk
+from lifeceo.settings import Settings
+
+# The actor of what the monitor does on its own, in the lever's log line and the table.
+MONITOR_ACTOR = "monitor"
+
+
+class Levers(Protocol):
+    """What the monitor needs of a LeverBoard (the app gives it the web process's)."""
+
+    def lever(self, name: str) -> Lever: ...
+
+    async def pull(self, name: str, *, target: str, value: str, seconds: int,
+                   actor: str) -> Setting: ...
+
+    async def undo(self, name: str, *, target: str, actor: str) -> None: ...
+
+
+def catalogue(settings: Settings) -> list[Action]:
+    """In the order they are tried: for a slow route class, shedding (the class's own requests
+    wait less) before serving stale (signed-in readers get the anonymous page)."""
+
+    def made(name: str, detector: str, lever: str, risk: Risk, target, value) -> Action:
+        return Action(name=name, detector=detector, lever=lever, risk=risk, target=target,
+                      value=value, hold_seconds=settings.monitor_action_hold_seconds[name],
+                      verify_seconds=settings.monitor_action_verify_seconds[name],
+                      cooldown_seconds=settings.monitor_action_cooldown_seconds[name],
+                      max_per_hour=settings.monitor_action_max_per_hour[name])
+
+    def label(detection: Detection) -> str:
+        return detection.label
+
+    return [
+        made("shed", "slow_api_response", "concurrency", Risk.LOW, label, lambda _: "on"),
+        made("serve_stale", "slow_api_response", "stale", Risk.LOW, label, lambda _: "on"),
+        made("raise_queue_concurrency", "queue_backlog", "queue", Risk.LOW, label,
+             lambda _: str(settings.jobs_concurrency_max)),
+        # A replacement worker starts cold (empty L1 cache, new connections): an administrator
+        # decides whether the leak is worth it now.
+        made("recycle_worker", "memory_usage_high", "recycle", Risk.HIGH, lambda _: "any",
+             lambda _: "graceful"),
+    ]
+
+
+def applicable(actions: list[Action], detection: Detection, levers: Levers) -> list[Action]:
+    """The actions for `detection` whose lever is here and takes its target; a lever that takes
+    it but cannot act now (a recycle without a supervisor: Conflict) still applies, and its
+    refusal is recorded when it is pulled."""
+    found = []
+    for action in actions:
+        if action.detector != detection.detector:
+            continue
+        try:
+            levers.lever(action.lever).check(action.target(detection), action.value(detection))
+        except (NotFound, Unprocessable):
+            continue
+        except Conflict:
+            pass  # refused for now, not inapplicable
+        found.append(action)
+    return found
