@@ -8,6 +8,7 @@ from lifeceo.community.maintenance import tasks as maintenance_tasks  # noqa: F4
 from lifeceo.community.media import tasks as media_tasks  # noqa: F401
 from lifeceo.community.notifications import tasks as notifications_tasks  # noqa: F401
 from lifeceo.community.search import tasks as search_tasks  # noqa: F401
+from lifeceo.platform.monitor import tasks as monitor_tasks  # noqa: F401
 from lifeceo.platform.observability import history_tasks  # noqa: F401
 from lifeceo.platform.observability import logs_tasks as log_tasks  # noqa: F401
 from lifeceo.platform.queue import maintenance as queue_maintenance  # noqa: F401

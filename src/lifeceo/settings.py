@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
@@ -394,26 +394,49 @@ class Settings(BaseSettings):
     # How long each action holds its lever (it expires by itself then): a quarter of an hour
     # outlasts a load spike's detection, verification and resolution (60 + 180 + 120 s); a
     # queue's backlog of tens of minutes drains in 30; a recycle's setting only has to reach the
-    # worker that acts, within seconds.
+    # worker that acts, within seconds. A flag rollback does not expire (0): it stays until an
+    # administrator applies the change again.
     monitor_action_hold_seconds: dict[str, int] = {
-        "shed": 900, "serve_stale": 900, "raise_queue_concurrency": 1800, "recycle_worker": 120}
+        "shed": 900, "serve_stale": 900, "raise_queue_concurrency": 1800, "recycle_worker": 120,
+        "rollback_flag": 0}
     # The detector must be quiet this soon after the lever is pulled, else it is undone: the
     # latency burn rate's short window (60 s) must have passed clean, with two intervals to
     # spare; a queue's depth trend and an RSS forecast read the long window (300 s).
     monitor_action_verify_seconds: dict[str, float] = {
         "shed": 180.0, "serve_stale": 180.0, "raise_queue_concurrency": 300.0,
-        "recycle_worker": 300.0}
+        "recycle_worker": 300.0, "rollback_flag": 180.0}
     # One fingerprint is not tried again by the same action for this long (from its proposal):
-    # the lever's hold, so that an expired mitigation may be renewed, never stacked.
+    # the lever's hold, so that an expired mitigation may be renewed, never stacked; a flag is
+    # rolled back at most once an hour for one burst.
     monitor_action_cooldown_seconds: dict[str, float] = {
         "shed": 900.0, "serve_stale": 900.0, "raise_queue_concurrency": 1800.0,
-        "recycle_worker": 1800.0}
+        "recycle_worker": 1800.0, "rollback_flag": 3600.0}
     # Attempts of one action per hour, all fingerprints: more means the lever does not fix the
     # cause, and a human should look; a second recycle within an hour is a leak, not bad luck.
     monitor_action_max_per_hour: dict[str, int] = {
-        "shed": 3, "serve_stale": 3, "raise_queue_concurrency": 2, "recycle_worker": 2}
+        "shed": 3, "serve_stale": 3, "raise_queue_concurrency": 2, "recycle_worker": 2,
+        "rollback_flag": 2}
+    # rollback_flag's suspect: the last flag change in the 15 minutes before an error burst's
+    # incident opened; a change's errors show within a minute or two of it reaching traffic.
+    monitor_flag_change_window_seconds: float = Field(default=900.0, gt=0)
+    # Incident notifications (lifeceo.platform.monitor.notify), comma-separated: each URL gets a
+    # JSON POST signed with HMAC-SHA256 under the secret key, each address a text+HTML message.
+    # None by default: nobody is told of anything they did not ask for.
+    monitor_webhook_urls: str = ""
+    monitor_alert_emails: str = ""
+    # A receiver that has not answered in 10 s is down for this attempt; the notifications
+    # queue retries it (5 times, from 3 s), and a slow receiver never holds the evaluation.
+    monitor_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     _generated_secret_key: str | None = PrivateAttr(default=None)
+
+    @field_validator("monitor_action_hold_seconds", "monitor_action_verify_seconds",
+                     "monitor_action_cooldown_seconds", "monitor_action_max_per_hour",
+                     mode="after")
+    @classmethod
+    def _every_action_keeps_its_default(cls, value: dict, info) -> dict:
+        # LIFECEO_MONITOR_ACTION_HOLD_SECONDS='{"shed": 60}' changes one action, not all.
+        return {**cls.model_fields[info.field_name].default, **value}
 
     @model_validator(mode="after")
     def _secret_key_required_in_production(self) -> "Settings":

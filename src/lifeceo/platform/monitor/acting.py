@@ -11,11 +11,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeceo.platform.monitor import actions as catalogue
-from lifeceo.platform.monitor import incidents, repository
+from lifeceo.platform.monitor import flag_rollback, incidents, notify, repository
 from lifeceo.platform.monitor.actions import MONITOR_ACTOR, Levers
 from lifeceo.platform.monitor.detectors import Detection
 from lifeceo.platform.monitor.incidents import MITIGATED, OPEN, Known
 from lifeceo.platform.monitor.models import MonitorAction
+from lifeceo.platform.monitor.notify import Notice
 from lifeceo.platform.monitor.remediation import Action, Attempt, Outcome, Policy
 from lifeceo.platform.observability import metrics
 from lifeceo.settings import Settings
@@ -30,6 +31,8 @@ HOUR_SECONDS = 3600.0
 class Acted:
     # Action ids by the outcome this evaluation gave them.
     outcomes: dict[str, list[int]] = field(default_factory=dict)
+    # What to tell people (lifeceo.platform.monitor.notify), in the evaluation's transaction.
+    notices: list[Notice] = field(default_factory=list)
 
     def add(self, action_id: int, outcome: str, *, action: str) -> None:
         self.outcomes.setdefault(outcome, []).append(action_id)
@@ -69,11 +72,16 @@ async def remediate(session: AsyncSession, *, settings: Settings, actions: list[
             settled = policy.verify(attempt, still_detected=row.fingerprint in detected, now=at)
             if settled.outcome is Outcome.MITIGATED:
                 await _settle(session, row, settled, acted)
-                await _mitigated(session, row, known, now=now)
+                if await _mitigated(session, row, known, now=now):
+                    acted.notices.append(Notice(row.incident_id, notify.MITIGATED, {
+                        "action": row.action, "target": row.target}))
             elif settled.outcome is Outcome.UNDONE:
                 await _undo(levers, row)
                 await _settle(session, row, settled, acted)
                 await _escalate(session, row, known, settled, now=now)
+                acted.notices.append(Notice(row.incident_id, notify.ESCALATED, {
+                    "action": row.action, "target": row.target, "outcome": row.outcome,
+                    "note": settled.note}))
     if not settings.monitor_actions_enabled:
         return acted
     seen: set[str] = set()
@@ -81,6 +89,9 @@ async def remediate(session: AsyncSession, *, settings: Settings, actions: list[
         if detection.fingerprint in seen or detection.fingerprint not in unresolved:
             continue
         seen.add(detection.fingerprint)
+        detection = await flag_rollback.with_suspect(
+            session, detection, unresolved[detection.fingerprint],
+            within=timedelta(seconds=settings.monitor_flag_change_window_seconds))
         fitting = catalogue.applicable(actions, detection, levers)
         # The applicable actions only, over the one history: the next applicable one is tried
         # once an earlier one is cooling down.
@@ -110,6 +121,10 @@ async def _propose(session: AsyncSession, policy: Policy, attempt: Attempt, acti
     await repository.add_timeline(session, incident.id, at=now, kind="action",
                                   detail=timeline_detail(row))
     acted.add(row.id, row.outcome, action=row.action)
+    if row.outcome == Outcome.AWAITING_APPROVAL:
+        acted.notices.append(Notice(incident.id, notify.AWAITING_APPROVAL, {
+            "action_id": row.id, "action": row.action, "lever": row.lever,
+            "target": row.target, "value": row.value}))
     log.warning("monitor action", action=row.action, outcome=row.outcome,
                 fingerprint=row.fingerprint, lever=row.lever, target=row.target)
 
@@ -133,15 +148,17 @@ async def _settle(session: AsyncSession, row: MonitorAction, settled: Attempt, a
 
 
 async def _mitigated(session: AsyncSession, row: MonitorAction, known: Known | None, *,
-                     now: datetime) -> None:
+                     now: datetime) -> bool:
+    """Whether the incident became mitigated."""
     # A resolved incident stays resolved; the attempt alone records what helped.
     if known is None or known.state != OPEN:
-        return
+        return False
     incidents.check_transition(known.state, MITIGATED)
     await repository.update_incident(session, known.id, state=MITIGATED, mitigated_at=now)
     await repository.add_timeline(session, known.id, at=now, kind="state", detail={
         "from": OPEN, "to": MITIGATED, "reason": f"{row.action} verified: "
                                                   f"{row.fingerprint} quiet"})
+    return True
 
 
 async def _undo(levers: Levers, row: MonitorAction) -> None:

@@ -6,6 +6,7 @@ from typing import Protocol
 
 from lifeceo.errors import Conflict, NotFound, Unprocessable
 from lifeceo.platform.levers.board import Lever, Setting
+from lifeceo.platform.monitor import flag_rollback
 from lifeceo.platform.monitor.detectors import Detection
 from lifeceo.platform.monitor.remediation import Action, Risk
 from lifeceo.settings import Settings
@@ -42,6 +43,9 @@ def catalogue(settings: Settings) -> list[Action]:
     return [
         made("shed", "slow_api_response", "concurrency", Risk.LOW, label, lambda _: "on"),
         made("serve_stale", "slow_api_response", "stale", Risk.LOW, label, lambda _: "on"),
+        # The flag changed last in the minutes before an error burst, back to what it was.
+        made("rollback_flag", "error_burst", flag_rollback.NAME, Risk.LOW,
+             flag_rollback.suspect_flag, flag_rollback.suspect_change),
         made("raise_queue_concurrency", "queue_backlog", "queue", Risk.LOW, label,
              lambda _: str(settings.jobs_concurrency_max)),
         # A replacement worker starts cold (empty L1 cache, new connections): an administrator

@@ -9,10 +9,11 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from lifeceo.platform.monitor import acting, evidence, forecast, incidents, repository
+from lifeceo.platform.monitor import acting, evidence, forecast, incidents, notify, repository
 from lifeceo.platform.monitor.actions import Levers
 from lifeceo.platform.monitor.detectors import Detection, Detector
 from lifeceo.platform.monitor.incidents import MITIGATED, OPEN, RESOLVED
+from lifeceo.platform.monitor.notify import Notice
 from lifeceo.platform.monitor.remediation import Action
 from lifeceo.platform.monitor.signals import Signals
 from lifeceo.platform.observability import metrics
@@ -45,6 +46,8 @@ class Outcome:
     resolved: list[int] = field(default_factory=list)
     # Remediation action ids by the outcome this evaluation gave them.
     actions: dict[str, list[int]] = field(default_factory=dict)
+    # Notification jobs queued (lifeceo.platform.monitor.notify).
+    notified: int = 0
     # Seconds reading the history, in the detectors, and in all.
     read_seconds: float = 0.0
     detect_seconds: float = 0.0
@@ -106,6 +109,7 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
     outcome = Outcome(at=now, detections=detections, states=states,
                       read_seconds=read - started, detect_seconds=detected - read)
     by_name = {detector.name: detector for detector in detectors}
+    notices: list[Notice] = []
     async with sessionmaker() as session, session.begin():
         await judge_predictions(session, now=now)
         unresolved = await repository.unresolved(session)
@@ -121,6 +125,7 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
                                               window=by_name[detection.detector].window)
             if incident_id is not None:
                 outcome.opened.append(incident_id)
+                notices.append(Notice(incident_id, notify.OPENED))
         for known, detection, graver in decided.redetected:
             # A mitigated incident detected again was not mitigated after all.
             reopened = {"state": OPEN, "mitigated_at": None} if known.state == MITIGATED else {}
@@ -131,16 +136,22 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
                 await repository.add_timeline(session, known.id, at=now, kind="state", detail={
                     "from": MITIGATED, "to": OPEN, "summary": detection.summary,
                     "reason": "detected again after its mitigation"})
+                notices.append(Notice(known.id, notify.REOPENED, {
+                    "reason": "detected again after its mitigation"}))
             if graver:
                 await repository.add_timeline(session, known.id, at=now, kind="severity",
                                               detail={"from": known.severity, "to": graver,
                                                       "summary": detection.summary})
+                notices.append(Notice(known.id, notify.ESCALATED, {
+                    "from": known.severity, "to": graver, "reason": detection.summary}))
         for known, detection in decided.reopened:
             await repository.count_detection(session, known.id, at=now, state=OPEN,
                                              resolved_at=None)
             await repository.add_timeline(session, known.id, at=now, kind="state", detail={
                 "from": RESOLVED, "to": OPEN, "summary": detection.summary,
                 "reason": "detected again within the cooldown"})
+            notices.append(Notice(known.id, notify.REOPENED, {
+                "reason": "detected again within the cooldown"}))
             metrics.monitor_incidents_opened.labels(detection.detector).inc()
         for known in decided.resolved:
             incidents.check_transition(known.state, RESOLVED)
@@ -149,10 +160,13 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
                 "from": known.state, "to": RESOLVED,
                 "reason": f"quiet for {settings.monitor_resolve_after_seconds:.0f} s"})
             outcome.resolved.append(known.id)
+            notices.append(Notice(known.id, notify.RESOLVED))
         if levers is not None and actions:
-            outcome.actions = (await acting.remediate(
-                session, settings=settings, actions=actions, levers=levers,
-                detections=detections, now=now)).outcomes
+            acted = await acting.remediate(session, settings=settings, actions=actions,
+                                           levers=levers, detections=detections, now=now)
+            outcome.actions = acted.outcomes
+            notices += acted.notices
+        outcome.notified = await notify.send(session, notices, settings=settings, now=now)
         await repository.save_detector_states(session, [state.row(leader) for state in states])
     for detection in detections:
         metrics.monitor_detections.labels(detection.detector).inc()

@@ -43,6 +43,7 @@ class Known:
     severity: str
     last_detected_at: datetime
     resolved_at: datetime | None = None
+    opened_at: datetime | None = None
 
 
 @dataclass

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lifeceo.platform.monitor import actions as action_set
 from lifeceo.platform.monitor import detectors as detector_set
-from lifeceo.platform.monitor.actions import Levers
+from lifeceo.platform.monitor.actions import MONITOR_ACTOR, Levers
 from lifeceo.platform.monitor.detectors import Detector
 from lifeceo.platform.monitor.evaluation import DetectorState, Outcome, evaluate
+from lifeceo.platform.monitor.flag_rollback import FlagRollback, WithFlagRollback
 from lifeceo.platform.monitor.lease import Lease
 from lifeceo.platform.observability import metrics
 from lifeceo.settings import Settings
@@ -46,7 +47,9 @@ class Monitor:
         self.detectors = detectors if detectors is not None else detector_set.from_settings(
             settings)
         self.actions = action_set.catalogue(settings)
-        self.levers = levers
+        # The flag rollback is the monitor's own lever, beside the board's.
+        self.levers = levers if levers is None else WithFlagRollback(
+            levers, FlagRollback(sessionmaker, actor=MONITOR_ACTOR))
         self._engine = engine
         self._sessionmaker = sessionmaker
         self._clock = clock

@@ -1,12 +1,13 @@
 """All SQL of the monitor."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lifeceo.platform.flags.models import FlagAudit
 from lifeceo.platform.monitor.incidents import RESOLVED, Known
 from lifeceo.platform.monitor.models import (
     MonitorAction,
@@ -34,7 +35,8 @@ async def points(session: AsyncSession, *, name: str, since: datetime,
 
 def _known(row: MonitorIncident) -> Known:
     return Known(id=row.id, fingerprint=row.fingerprint, state=row.state, severity=row.severity,
-                 last_detected_at=row.last_detected_at, resolved_at=row.resolved_at)
+                 last_detected_at=row.last_detected_at, resolved_at=row.resolved_at,
+                 opened_at=row.opened_at)
 
 
 async def unresolved(session: AsyncSession) -> dict[str, Known]:
@@ -186,3 +188,25 @@ async def action(session: AsyncSession, action_id: int) -> MonitorAction | None:
     """Locked until the transaction ends: two approvals of one action do not both pull."""
     return await session.scalar(select(MonitorAction).where(MonitorAction.id == action_id)
                                 .with_for_update())
+
+
+async def flag_change_before(session: AsyncSession, *, until: datetime, within: timedelta,
+                             action: str) -> FlagAudit | None:
+    """The last flag change of kind `action` in the `within` up to `until`."""
+    return await session.scalar(
+        select(FlagAudit)
+        .where(FlagAudit.action == action, FlagAudit.before.is_not(None),
+               FlagAudit.changed_at > until - within, FlagAudit.changed_at <= until)
+        .order_by(FlagAudit.changed_at.desc(), FlagAudit.id.desc()).limit(1))
+
+
+async def flag_audit_entry(session: AsyncSession, audit_id: int) -> FlagAudit | None:
+    return await session.get(FlagAudit, audit_id)
+
+
+async def last_flag_change(session: AsyncSession, key: str, *, actor: str,
+                           action: str) -> FlagAudit | None:
+    return await session.scalar(
+        select(FlagAudit)
+        .where(FlagAudit.flag_key == key, FlagAudit.actor == actor, FlagAudit.action == action)
+        .order_by(FlagAudit.id.desc()).limit(1))

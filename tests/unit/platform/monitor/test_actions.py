@@ -53,3 +53,21 @@ def test_a_missing_lever_does_not_apply_and_a_refusing_one_still_does():
     queue = Detection("queue_backlog", "email", "warning", "late")
     assert [a.value(queue) for a in actions.applicable(
         CATALOGUE, queue, Board(Checking("queue", accepts={"email"})))] == ["20"]
+
+
+def test_a_flag_is_rolled_back_only_for_an_error_burst_with_a_suspect_change():
+    board = Board(Checking("flag", accepts={"predictive-caching"}))
+    burst = Detection("error_burst", "all", "critical", "5xx")
+    assert names(burst, board) == []  # no flag changed before it: no suspect, no rollback
+    suspected = Detection("error_burst", "all", "critical", "5xx", {"flag_change": {
+        "key": "predictive-caching", "audit_id": 7}})
+    [rollback] = actions.applicable(CATALOGUE, suspected, board)
+    assert (rollback.name, rollback.target(suspected), rollback.value(suspected)) == (
+        "rollback_flag", "predictive-caching", "7")
+
+
+def test_a_setting_for_one_action_leaves_the_others_theirs():
+    settings = Settings(monitor_action_hold_seconds={"shed": 60})
+    holds = {action.name: action.hold_seconds for action in actions.catalogue(settings)}
+    assert holds["shed"] == 60
+    assert holds["serve_stale"] == Settings().monitor_action_hold_seconds["serve_stale"]
