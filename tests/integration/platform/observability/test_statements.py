@@ -91,6 +91,10 @@ async def test_administrators_read_the_busiest_statements(client, session, app):
     await session.execute(update(User).where(User.username == "statements_admin")
                           .values(is_admin=True))
     await session.commit()
+    if await _preloaded(app.state.engine):
+        # The suite's thousands of statements would push three calls out of the top 100.
+        async with app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT pg_stat_statements_reset()"))
     await run_marker(app.state.engine, 3)
     response = await client.get(STATEMENTS, params={"order": "calls", "limit": 100},
                                 headers=admin)
