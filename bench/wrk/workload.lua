@@ -1,7 +1,8 @@
 -- Replays a request list written by `lifeceo bench`: one request per line,
 -- METHOD <tab> PATH <tab> BEARER-TOKEN-or-empty <tab> JSON-BODY-or-empty.
 -- Each thread starts at its own offset and cycles through the list. done() writes a JSON summary to
--- the file named by BENCH_SUMMARY.
+-- the file named by BENCH_SUMMARY. With BENCH_DELAY_MS set, each connection waits that long
+-- between its requests: a steady load at a bounded rate rather than as fast as the server goes.
 
 local threads = {}
 local requests = {}
@@ -25,6 +26,13 @@ function init(args)
   end
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
   position = math.random(#requests)
+end
+
+local pace = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if pace then
+  function delay()
+    return pace
+  end
 end
 
 function request()

@@ -641,5 +641,62 @@ def _decide_action(decision: str, action_id: int, *, note: str = "", as_json: bo
                   f"{decided.outcome}", highlight=False)
 
 
+@monitor_app.command("eval")
+def monitor_eval(
+    faults: Annotated[str | None, typer.Option(
+        help="Comma-separated fault kinds; every kind this deployment supports if omitted "
+             "(redis_outage only with LIFECEO_REDIS_URL).")] = None,
+    clean_seconds: Annotated[float, typer.Option(
+        min=0, help="The clean period before the first fault: its incidents are false "
+                    "positives.")] = 600,
+    fault_seconds: Annotated[float, typer.Option(min=5, help="How long each fault lasts.")] = 60,
+    recovery_seconds: Annotated[float, typer.Option(
+        min=0, help="At most this long after each fault for its incidents to resolve.")] = 180,
+    workers: Annotated[int, typer.Option(min=1, help="Server worker processes.")] = 2,
+    connections: Annotated[int, typer.Option(min=1, help="Background load connections.")] = 4,
+    delay_ms: Annotated[int, typer.Option(
+        min=0, help="Each connection's pause between requests.")] = 25,
+    users: Annotated[int, typer.Option(min=1)] = 200,
+    posts: Annotated[int, typer.Option(min=1)] = 5_000,
+    events: Annotated[int, typer.Option(min=1)] = 200,
+    data_dir: Annotated[Path, typer.Option(help="Its own data set, reused across runs.")]
+        = Path(".lifeceo-monitor-eval"),
+    output_dir: Annotated[Path, typer.Option(help="Where the scorecard's JSON and Markdown go.")]
+        = Path("bench/results"),
+) -> None:
+    """Score the monitor against injected faults on a real `lifeceo serve` under load.
+
+    Runs a clean period, then each fault in turn (injected, held, cleared, recovered from), and
+    writes bench/results/monitor-eval-TIME.json and .md: per fault, detected or not, by which
+    detector, time to detect, actions and time to mitigate; false positives; recall.
+    """
+    import os
+
+    from lifeceo.bench import faults as fault_plan
+    from lifeceo.bench.monitor_eval import EvalOptions, run
+    from lifeceo.bench.workloads import LOGGED_IN_USERS
+
+    available = fault_plan.supported(redis=bool(os.environ.get("LIFECEO_REDIS_URL")))
+    chosen = available if faults is None else tuple(
+        kind.strip() for kind in faults.split(",") if kind.strip())
+    unknown = sorted(set(chosen) - set(available))
+    if unknown or not chosen:
+        raise fail(f"faults not available here: {', '.join(unknown) or '(none given)'}; "
+                   f"choose from {', '.join(available)}")
+    if users < LOGGED_IN_USERS:
+        raise fail(f"the load logs in {LOGGED_IN_USERS} seeded users; --users must be at least "
+                   "that")
+    options = EvalOptions(
+        data_dir=data_dir.resolve(), output_dir=output_dir, users=users, posts=posts,
+        events=events, workers=workers, faults=chosen, clean_seconds=clean_seconds,
+        fault_seconds=fault_seconds, recovery_seconds=recovery_seconds,
+        connections=connections, delay_ms=delay_ms)
+    try:
+        scorecard = run(options, console)
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"[green]scorecard[/green]: {scorecard} and {scorecard.with_suffix('.json')}")
+
+
 if __name__ == "__main__":
     app()

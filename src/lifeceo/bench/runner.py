@@ -53,7 +53,7 @@ def run(options: BenchOptions, console: Console) -> Path:
         raise RuntimeError(f"the benchmark logs in {workloads.LOGGED_IN_USERS} seeded users; "
                            "--users must be at least that")
     options.data_dir.mkdir(parents=True, exist_ok=True)
-    _ensure_data_set(options, console)
+    ensure_data_set(options, console)
     report = Report(settings={
         "workers": options.workers, "wrk_threads": options.threads, "seconds": options.seconds,
         "users": options.users, "posts": options.posts, "events": options.events,
@@ -116,7 +116,7 @@ def median_runs(measurements: list[Measurement]) -> list[Measurement]:
             for measured in runs.values()]
 
 
-def _ensure_data_set(options: BenchOptions, console: Console) -> None:
+def ensure_data_set(options: BenchOptions, console: Console) -> None:
     wanted = f"{options.users} {options.posts} {options.events}"
     marker = options.data_dir / SEED_MARKER
     if marker.exists() and marker.read_text().strip() == wanted:

@@ -105,3 +105,32 @@ def requests_for(workload: str, fixtures: Fixtures, *, seed: int = 1) -> list[Re
         kinds = [kind for kind, percent in MIX for _ in range(percent)]
         return [_one(rng.choice(kinds), fixtures, rng) for _ in range(LINES_PER_WORKLOAD)]
     raise ValueError(f"unknown workload {workload!r}")
+
+
+# `lifeceo monitor eval`'s steady load, in percent: the read routes a member's pages call, the
+# beacons their browsers send (jobs for the performance-metrics queue), and the chaos probe that
+# the n_plus_one fault makes repeat its SELECT (an administrator's route: the first token's).
+BACKGROUND_MIX = (("feed", 35), ("public-feed", 10), ("post", 10), ("profile", 10),
+                  ("events", 5), ("search", 15), ("beacon", 10), ("probe", 5))
+
+
+def background(fixtures: Fixtures, *, seed: int = 1) -> list[RequestLine]:
+    rng = random.Random(seed)
+    kinds = [kind for kind, percent in BACKGROUND_MIX for _ in range(percent)]
+    lines = []
+    for _ in range(LINES_PER_WORKLOAD):
+        kind = rng.choice(kinds)
+        if kind == "public-feed":
+            lines.append(RequestLine("GET", "/api/v1/feed/public?limit=20"))
+        elif kind == "search":
+            lines.append(_search(fixtures, rng))
+        elif kind == "beacon":
+            body = orjson.dumps({"url": "/feed", "lcp_ms": rng.randint(300, 3000),
+                                 "ttfb_ms": rng.randint(20, 400)}).decode()
+            lines.append(RequestLine("POST", "/api/v1/rum", "", body))
+        elif kind == "probe":
+            lines.append(RequestLine("GET", "/api/v1/admin/chaos/probe/n-plus-one",
+                                     fixtures.tokens[0]))
+        else:
+            lines.append(_one(kind, fixtures, rng))
+    return lines

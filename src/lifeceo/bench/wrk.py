@@ -46,7 +46,8 @@ def wrk_binary() -> str:
 
 
 def run(url: str, lines: list[RequestLine], *, connections: int, seconds: float,
-        threads: int) -> Result:
+        threads: int, delay_ms: int = 0) -> Result:
+    """`delay_ms`: each connection's pause between requests (0: none, as fast as it goes)."""
     with tempfile.TemporaryDirectory(prefix="lifeceo-bench-") as scratch:
         requests_file = Path(scratch) / "requests.tsv"
         requests_file.write_text("\n".join(line.render() for line in lines) + "\n")
@@ -55,7 +56,8 @@ def run(url: str, lines: list[RequestLine], *, connections: int, seconds: float,
             [wrk_binary(), f"-t{min(threads, connections)}", f"-c{connections}",
              f"-d{max(1, round(seconds))}s", "--timeout", "5s", "-s", str(SCRIPT), url, "--",
              str(requests_file)],
-            env={**os.environ, "BENCH_SUMMARY": str(summary_file)}, capture_output=True,
+            env={**os.environ, "BENCH_SUMMARY": str(summary_file),
+                 **({"BENCH_DELAY_MS": str(delay_ms)} if delay_ms else {})}, capture_output=True,
             text=True)
         if completed.returncode != 0 or not summary_file.exists():
             raise RuntimeError(f"wrk failed: {completed.stderr.strip() or completed.stdout}")
