@@ -6,7 +6,7 @@ made long before the burst is not suspected."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from tests.integration.platform.flags.flipping import flip
 from tests.integration.platform.monitor.test_monitor_actions import incident, monitors  # noqa: F401
 from tests.integration.platform.monitor.test_monitor_api import (
@@ -18,7 +18,7 @@ from tests.integration.platform.monitor.test_monitor_api import (
 )
 
 from lifeceo.platform.flags.defaults import ensure_defaults
-from lifeceo.platform.flags.models import FlagAudit
+from lifeceo.platform.flags.models import FeatureFlag, FlagAudit
 
 FLAG = "predictive-caching"
 FLAGS = "/api/v1/admin/flags"
@@ -32,6 +32,10 @@ async def platform_flags(app):
     await ensure_defaults(app.state.engine)
     await app.state.flags.reload()
     yield
+    # Seeded anew, not kept as the test left them: predictive-caching at 10 % would stop the
+    # suite's app from warming its cache in the tests that follow.
+    async with app.state.engine.begin() as connection:
+        await connection.execute(delete(FeatureFlag))
     await ensure_defaults(app.state.engine)
     await app.state.flags.reload()
 
