@@ -107,10 +107,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         started = time.monotonic()
         # Before anything that calls Redis: a timeout there counts only if this loop was on time.
         loop_lag.monitor()
+        # create_engine times its statements for the metrics and each request's profile
+        # (metrics_db); instrument_engine adds their spans.
         engine = create_engine(settings, settings.database_url)
         instrument_engine(engine)
-        # Each request's statements, counted into its profile (profiles.ProfileMiddleware).
-        profiles.start(settings, engine)
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
@@ -149,7 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stale_reads,
             # Only under `lifeceo serve`'s supervisor, which starts the replacement.
             WorkerRecycle(RecycleRequests.inherited()),
-        ], role="web")
+        ], role="web", max_seconds=settings.levers_max_seconds)
         await app.state.levers.start()
         # Fault injection, only where it is armed (LIFECEO_CHAOS_ENABLED): its own board.
         app.state.chaos = await chaos.start(app)
@@ -252,9 +252,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        enabled=flag_switches.compression_enabled)
     # Outside the cache policy: it leaves the per-client counts off responses shared caches keep.
     app.add_middleware(RateLimitHeadersMiddleware)
-    # Degraded mode: a signed-in read of a route that allows it, answered as the anonymous one
-    # (from the cache, through every middleware above, as an anonymous request goes).
-    stale_reads = StaleReads(app.routes, session_cookie=SESSION_COOKIE)
+    # Degraded mode: a signed-in read whose anonymous answer is the same for everyone (the cache
+    # policy's table), answered as the anonymous one (from the cache, through every middleware
+    # above, as an anonymous request goes).
+    stale_reads = StaleReads(session_cookie=SESSION_COOKIE)
     app.add_middleware(StaleReadsMiddleware, stale=stale_reads)
     # Sheds an expensive route class at its adaptive limit, before any of the work above.
     concurrency_limits = AdaptiveConcurrency.from_settings(settings)

@@ -30,3 +30,5 @@ schedule("metrics-rollup", cron="* * * * *")
 schedule("metrics-expire", cron="41 * * * *")
 # Shipped log records: every 5 minutes, so that a flood past the row cap is cut back soon.
 schedule("logs-expire", cron="*/5 * * * *")
+# The monitor's resolved incidents and settled actions past their retention: days, so daily.
+schedule("monitor-expire", cron="53 3 * * *")

@@ -162,9 +162,9 @@ class Settings(BaseSettings):
     # nodes run the queues.
     jobs_worker_in_serve: bool = True
     # Bounds of the queue lever (lifeceo.platform.levers): a queue's concurrency may be set
-    # between them at runtime. Each queue's procrastinate worker runs the maximum and its jobs
-    # wait for one of the current slots, so the maximum is also how many jobs a worker process
-    # may hold per queue; 20 is twice the largest default (notifications, 10).
+    # between them at runtime. A queue's procrastinate worker fetches a job only once its gate
+    # has a slot at the current concurrency, so the maximum bounds how many jobs a worker process
+    # runs per queue; 20 is twice the largest default (notifications, 10).
     jobs_concurrency_min: int = Field(default=1, ge=1)
     jobs_concurrency_max: int = Field(default=20, ge=1)
 
@@ -177,10 +177,10 @@ class Settings(BaseSettings):
     # Clients whose rate limit may be tightened at once: each one's state travels in every
     # report, which must fit PostgreSQL's 8,000-byte NOTIFY (~100 bytes each).
     levers_max_tightened_clients: int = Field(default=32, ge=1, le=50)
-    # The expensive route classes the adaptive concurrency limit measures (path prefixes):
-    # search ranks the whole corpus, feed pages join follows and posts.
-    levers_concurrency_route_classes: dict[str, list[str]] = {
-        "search": ["/api/v1/search"], "feed": ["/api/v1/feed"]}
+    # The expensive route classes the adaptive concurrency limit measures, named as the
+    # monitor's series name them (observability.window.route_class): search ranks the whole
+    # corpus, feed pages join follows and posts.
+    levers_concurrency_route_classes: list[str] = ["search", "feed"]
     # Gradient2's starting point and bounds: 20 concurrent requests are Netflix's starting limit
     # and twice this machine's database pool (10) for a class of its own; never below 4, so a
     # latency spike cannot shut a class out; 200 is past anything two cores serve at once.
@@ -265,8 +265,9 @@ class Settings(BaseSettings):
     metrics_queue_cache_seconds: float = 5.0
 
     # Request profiles (lifeceo.platform.observability.profiles, GET /api/v1/admin/profiles):
-    # each request's SQL by fingerprint, a bounded sample kept per process. Off: no middleware
-    # and no SQL event, the baseline `lifeceo bench --compare-profiles` measures against.
+    # each request's SQL by fingerprint, a bounded sample kept per process. Off: no middleware,
+    # and the SQL timing (metrics_db, shared with the metrics) feeds no profile: the baseline
+    # `lifeceo bench --compare-profiles` measures against.
     profiles_enabled: bool = True
     # Every request this slow is kept: the original monitor's slow_api_response threshold.
     profile_slow_request_ms: float = Field(default=250.0, ge=0)
@@ -427,6 +428,10 @@ class Settings(BaseSettings):
     # A receiver that has not answered in 10 s is down for this attempt; the notifications
     # queue retries it (5 times, from 3 s), and a slow receiver never holds the evaluation.
     monitor_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Resolved incidents (with their timelines, predictions and actions) and settled actions
+    # are deleted after this long by the monitor-expire job: a quarter's incidents stay for a
+    # review, and the tables stay small (an incident a day is a few hundred rows a quarter).
+    monitor_retention_days: int = Field(default=90, ge=1)
 
     _generated_secret_key: str | None = PrivateAttr(default=None)
 

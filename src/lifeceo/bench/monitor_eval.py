@@ -13,7 +13,7 @@ from rich.console import Console
 
 from lifeceo.bench import workloads, wrk
 from lifeceo.bench.faults import FAULTS, PlannedFault
-from lifeceo.bench.runner import BenchOptions, ensure_data_set
+from lifeceo.bench.runner import ensure_data_set
 from lifeceo.bench.scorecard import FaultScore, Scorecard, Sighting
 from lifeceo.bench.server import BenchServer
 
@@ -63,10 +63,8 @@ class EvalOptions:
 
 def run(options: EvalOptions, console: Console) -> Path:
     options.data_dir.mkdir(parents=True, exist_ok=True)
-    ensure_data_set(BenchOptions(
-        data_dir=options.data_dir, output_dir=options.output_dir, users=options.users,
-        posts=options.posts, events=options.events, workers=options.workers, threads=1,
-        seconds=0, connections=(), workloads=()), console)
+    ensure_data_set(data_dir=options.data_dir, users=options.users, posts=options.posts,
+                    events=options.events, console=console)
     card = Scorecard(clean_seconds=options.clean_seconds, settings={
         "workers": options.workers, "users": options.users, "posts": options.posts,
         "fault_seconds": options.fault_seconds, "recovery_seconds": options.recovery_seconds,
@@ -117,7 +115,7 @@ def _score(admin: httpx.Client, fault: PlannedFault, options: EvalOptions,
     while time.monotonic() < deadline and _unresolved(admin) - set(carried):
         time.sleep(POLL_SECONDS)
     if ids:
-        score.slo_restored = not ids & _unresolved(admin)
+        score.incidents_resolved = not ids & _unresolved(admin)
     actions = [action for action in _get(admin, f"{MONITOR}/actions", limit=100)
                if action["incident_id"] in ids and _at(action["proposed_at"]) >= injected]
     score.actions = [f"{action['action']}: {action['outcome']}" for action in actions]

@@ -53,7 +53,8 @@ def run(options: BenchOptions, console: Console) -> Path:
         raise RuntimeError(f"the benchmark logs in {workloads.LOGGED_IN_USERS} seeded users; "
                            "--users must be at least that")
     options.data_dir.mkdir(parents=True, exist_ok=True)
-    ensure_data_set(options, console)
+    ensure_data_set(data_dir=options.data_dir, users=options.users, posts=options.posts,
+                    events=options.events, console=console)
     report = Report(settings={
         "workers": options.workers, "wrk_threads": options.threads, "seconds": options.seconds,
         "users": options.users, "posts": options.posts, "events": options.events,
@@ -116,21 +117,23 @@ def median_runs(measurements: list[Measurement]) -> list[Measurement]:
             for measured in runs.values()]
 
 
-def ensure_data_set(options: BenchOptions, console: Console) -> None:
-    wanted = f"{options.users} {options.posts} {options.events}"
-    marker = options.data_dir / SEED_MARKER
+def ensure_data_set(*, data_dir: Path, users: int, posts: int, events: int,
+                    console: Console) -> None:
+    """Seed `data_dir` with that many users, posts and events, unless it holds them already."""
+    wanted = f"{users} {posts} {events}"
+    marker = data_dir / SEED_MARKER
     if marker.exists() and marker.read_text().strip() == wanted:
-        console.print(f"reusing the data set in {options.data_dir}")
+        console.print(f"reusing the data set in {data_dir}")
         return
     if marker.exists():
-        raise RuntimeError(f"{options.data_dir} holds a data set of another size "
+        raise RuntimeError(f"{data_dir} holds a data set of another size "
                            f"({marker.read_text().strip()}); use another --data-dir")
-    console.print(f"seeding {options.users} users, {options.posts} posts, {options.events} events")
+    console.print(f"seeding {users} users, {posts} posts, {events} events")
     started = time.perf_counter()
-    run_cli(options.data_dir, "seed", "--users", str(options.users), "--posts",
-            str(options.posts), "--events", str(options.events), "--seed", "1")
+    run_cli(data_dir, "seed", "--users", str(users), "--posts", str(posts), "--events",
+            str(events), "--seed", "1")
     # The first seeded user reads the server's cache statistics, an admin route.
-    run_cli(options.data_dir, "create-admin", "user00001")
+    run_cli(data_dir, "create-admin", "user00001")
     marker.write_text(wanted + "\n")
     console.print(f"seeded in {time.perf_counter() - started:.1f} s")
 

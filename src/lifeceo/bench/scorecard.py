@@ -33,7 +33,7 @@ class FaultScore:
     seconds_to_mitigate: float | None = None
     # Every incident of the fault resolved (its detector quiet) within the recovery wait; None
     # when the fault opened none.
-    slo_restored: bool | None = None
+    incidents_resolved: bool | None = None
     undo_needed: bool = False
     # Incidents still unresolved when the fault was injected (a recovery wait that ran out).
     carried_over: list[int] = field(default_factory=list)
@@ -110,7 +110,7 @@ class Scorecard:
              f"{summary['mitigated_by_action']} mitigated by an action. No detector: "
              f"{', '.join(summary['without_detector']) or 'none'}."), "",
             ("| fault | magnitude | expected | detected by | detected | time to detect | "
-             "actions | time to mitigate | SLO back | undo |"),
+             "actions | time to mitigate | resolved | undo |"),
             "|---|---:|---|---|---|---:|---|---:|---|---|",
         ]
         for f in self.faults:
@@ -119,7 +119,7 @@ class Scorecard:
                 f"{', '.join(f.expected) or 'no detector'} | {', '.join(f.detected_by) or '-'} | "
                 f"{'yes' if f.detected else 'no'} | {_seconds(f.seconds_to_detect)} | "
                 f"{', '.join(f.actions) or '-'} | {_seconds(f.seconds_to_mitigate)} | "
-                f"{_yes(f.slo_restored)} | {'yes' if f.undo_needed else 'no'} |")
+                f"{_yes(f.incidents_resolved)} | {'yes' if f.undo_needed else 'no'} |")
         lines += ["", "False positives in the clean period: " + (", ".join(
             f"#{s.incident_id} {s.detector}:{s.label} at {s.seconds:.0f} s"
             for s in self.false_positives) or "none"), ""]

@@ -1,6 +1,7 @@
 """The named workloads: what each one asks of the server, built from a seeded data set."""
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -102,9 +103,16 @@ def requests_for(workload: str, fixtures: Fixtures, *, seed: int = 1) -> list[Re
     if workload == "search":
         return [_search(fixtures, rng) for _ in range(LINES_PER_WORKLOAD)]
     if workload == "mixed":
-        kinds = [kind for kind, percent in MIX for _ in range(percent)]
-        return [_one(rng.choice(kinds), fixtures, rng) for _ in range(LINES_PER_WORKLOAD)]
+        return _mixed(MIX, _one, fixtures, rng)
     raise ValueError(f"unknown workload {workload!r}")
+
+
+def _mixed(mix: tuple[tuple[str, int], ...],
+           line: Callable[[str, Fixtures, random.Random], RequestLine], fixtures: Fixtures,
+           rng: random.Random) -> list[RequestLine]:
+    """LINES_PER_WORKLOAD requests whose kinds are drawn in `mix`'s percentages."""
+    kinds = [kind for kind, percent in mix for _ in range(percent)]
+    return [line(rng.choice(kinds), fixtures, rng) for _ in range(LINES_PER_WORKLOAD)]
 
 
 # `lifeceo monitor eval`'s steady load, in percent: the read routes a member's pages call, the
@@ -115,22 +123,18 @@ BACKGROUND_MIX = (("feed", 35), ("public-feed", 10), ("post", 10), ("profile", 1
 
 
 def background(fixtures: Fixtures, *, seed: int = 1) -> list[RequestLine]:
-    rng = random.Random(seed)
-    kinds = [kind for kind, percent in BACKGROUND_MIX for _ in range(percent)]
-    lines = []
-    for _ in range(LINES_PER_WORKLOAD):
-        kind = rng.choice(kinds)
-        if kind == "public-feed":
-            lines.append(RequestLine("GET", "/api/v1/feed/public?limit=20"))
-        elif kind == "search":
-            lines.append(_search(fixtures, rng))
-        elif kind == "beacon":
-            body = orjson.dumps({"url": "/feed", "lcp_ms": rng.randint(300, 3000),
-                                 "ttfb_ms": rng.randint(20, 400)}).decode()
-            lines.append(RequestLine("POST", "/api/v1/rum", "", body))
-        elif kind == "probe":
-            lines.append(RequestLine("GET", "/api/v1/admin/chaos/probe/n-plus-one",
-                                     fixtures.tokens[0]))
-        else:
-            lines.append(_one(kind, fixtures, rng))
-    return lines
+    return _mixed(BACKGROUND_MIX, _background_one, fixtures, random.Random(seed))
+
+
+def _background_one(kind: str, fixtures: Fixtures, rng: random.Random) -> RequestLine:
+    if kind == "public-feed":
+        return RequestLine("GET", "/api/v1/feed/public?limit=20")
+    if kind == "search":
+        return _search(fixtures, rng)
+    if kind == "beacon":
+        body = orjson.dumps({"url": "/feed", "lcp_ms": rng.randint(300, 3000),
+                             "ttfb_ms": rng.randint(20, 400)}).decode()
+        return RequestLine("POST", "/api/v1/rum", "", body)
+    if kind == "probe":
+        return RequestLine("GET", "/api/v1/admin/chaos/probe/n-plus-one", fixtures.tokens[0])
+    return _one(kind, fixtures, rng)

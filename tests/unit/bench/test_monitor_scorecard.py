@@ -35,6 +35,16 @@ def test_kind_without_detector_counts_as_not_detected_and_stays_listed():
     assert "| n_plus_one (all) | 1 | no detector | slow_api_response | no |" in markdown
 
 
+def test_resolved_says_whether_the_faults_incidents_resolved():
+    resolved = _score("route_errors", ["error_burst"], Sighting(1, "error_burst", "feed", 6.0))
+    resolved.incidents_resolved = True
+    card = Scorecard(settings={}, clean_seconds=60, faults=[resolved, _score("db_latency", [])])
+    assert [f["incidents_resolved"] for f in card.as_json()["faults"]] == [True, None]
+    markdown = card.as_markdown()
+    assert "| time to mitigate | resolved | undo |" in markdown
+    assert "| - | - | yes | no |" in markdown and "| - | - | - | no |" in markdown
+
+
 def test_false_positives_are_counted_and_named():
     card = Scorecard(settings={}, clean_seconds=600,
                      false_positives=[Sighting(7, "low_cache_hit_rate", "feed", 130.0)])

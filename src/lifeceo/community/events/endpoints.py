@@ -22,7 +22,6 @@ from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
 from lifeceo.platform.http.openapi import problem_responses
 from lifeceo.platform.http.pagination import Page, Pagination, RowId
-from lifeceo.platform.levers.stale import serves_stale
 from lifeceo.platform.ratelimit import rate_limit
 
 router = APIRouter(tags=["events"])
@@ -49,7 +48,7 @@ async def create_event(body: EventCreate, user: CurrentUser, session: DbSession,
                                       fields=body.model_dump())
 
 
-@router.get("/events", response_model=Page[EventOut], openapi_extra=serves_stale("events"))
+@router.get("/events", response_model=Page[EventOut])
 async def list_events(viewer: OptionalViewer, session: DbSession, cache: AppCache,
                       page: Pagination, filters: Annotated[EventFilters, Depends(event_filters)]):
     items, next_cursor = await event_service.page(session=session, cache=cache, viewer=viewer,
@@ -57,7 +56,7 @@ async def list_events(viewer: OptionalViewer, session: DbSession, cache: AppCach
     return Page[EventOut](items=items, next_cursor=next_cursor)
 
 
-@router.get("/events/{event_id}", response_model=EventOut, openapi_extra=serves_stale("events"))
+@router.get("/events/{event_id}", response_model=EventOut)
 async def get_event(event_id: RowId, viewer: OptionalViewer, session: DbSession,
                     cache: AppCache):
     return await event_service.get(session=session, cache=cache, event_id=event_id,

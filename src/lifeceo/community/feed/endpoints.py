@@ -12,7 +12,6 @@ from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
 from lifeceo.platform.http.pagination import Pagination
 from lifeceo.platform.http.responses import json_response
-from lifeceo.platform.levers.stale import serves_stale
 
 router = APIRouter(tags=["feed"])
 
@@ -23,13 +22,13 @@ async def home(user: CurrentUser, session: DbSession, cache: AppCache, page: Pag
         await feed_service.home_page(session=session, cache=cache, viewer=user, page=page))
 
 
-@router.get("/feed/public", response_model=PostPage, openapi_extra=serves_stale("feed"))
+@router.get("/feed/public", response_model=PostPage)
 async def public(viewer: OptionalViewer, session: DbSession, cache: AppCache, page: Pagination):
     return json_response(
         await feed_service.public_page(session=session, cache=cache, viewer=viewer, page=page))
 
 
-@router.get("/feed/trending", response_model=PostPage, openapi_extra=serves_stale("feed"))
+@router.get("/feed/trending", response_model=PostPage)
 async def trending(viewer: OptionalViewer, session: DbSession, cache: AppCache):
     """Up to 50 public posts of the last 24 hours, ranked hourly by likes and comments with
     time decay; those the viewer may no longer see are left out. next_cursor is always null."""

@@ -18,7 +18,6 @@ from lifeceo.platform.batch.lookup import Items, RowIds
 from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
 from lifeceo.platform.http.pagination import Page, Pagination, RowId
-from lifeceo.platform.levers.stale import serves_stale
 from lifeceo.platform.ratelimit import rate_limit
 
 router = APIRouter(tags=["posts"])
@@ -39,7 +38,7 @@ async def lookup_posts(ids: RowIds, viewer: OptionalViewer, session: DbSession,
                                                           viewer=viewer, post_ids=ids))
 
 
-@router.get("/posts/{post_id}", response_model=PostOut, openapi_extra=serves_stale("posts"))
+@router.get("/posts/{post_id}", response_model=PostOut)
 async def get_post(post_id: RowId, viewer: OptionalViewer, session: DbSession, cache: AppCache,
                    response: Response):
     post = await post_service.get(session=session, cache=cache, viewer=viewer, post_id=post_id)
@@ -72,8 +71,7 @@ async def unlike(post_id: RowId, user: CurrentUser, session: DbSession, cache: A
     return await post_service.unlike(session=session, cache=cache, user=user, post_id=post_id)
 
 
-@router.get("/posts/{post_id}/comments", response_model=Page[CommentOut],
-            openapi_extra=serves_stale("posts"))
+@router.get("/posts/{post_id}/comments", response_model=Page[CommentOut])
 async def list_comments(post_id: RowId, viewer: OptionalViewer, session: DbSession,
                         page: Pagination):
     items, next_cursor = await post_service.comments(session=session, viewer=viewer,

@@ -18,7 +18,6 @@ from lifeceo.community.users.schemas import TangoRole
 from lifeceo.platform.cache import AppCache
 from lifeceo.platform.db.session import DbSession
 from lifeceo.platform.http.openapi import problem_responses
-from lifeceo.platform.levers.stale import serves_stale
 from lifeceo.platform.search import normalise
 
 router = APIRouter(tags=["search"])
@@ -35,8 +34,7 @@ def _exact(price: float | None) -> Decimal | None:
     return None if price is None else Decimal(str(price))
 
 
-@router.get("/search", response_model=SearchPage, responses=problem_responses(400),
-            openapi_extra=serves_stale("search"))
+@router.get("/search", response_model=SearchPage, responses=problem_responses(400))
 async def search(
     session: DbSession, cache: AppCache, viewer: OptionalViewer,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS,

@@ -150,7 +150,7 @@ class RedisTier:
         async def scan_and_delete() -> int:
             deleted = 0
             async for batch in _batches(self.client.scan_iter(
-                    match=f"{PREFIX}:{self.generation}:k:{namespace}:*", count=1000)):
+                    match=self._key(f"{namespace}:*"), count=1000)):
                 deleted += await self.client.delete(*batch)
             return deleted
 

@@ -292,12 +292,10 @@ class Cache:
         held = None if self._l2 is None else self._l2.breaker.held
         return None if held is None else held.value
 
-    def hold_l2(self, state: BreakerState, *, until: float) -> bool:
-        """The breaker lever; False without L2."""
-        if self._l2 is None:
-            return False
-        self._l2.hold(state, until=until)
-        return True
+    def hold_l2(self, state: BreakerState, *, until: float) -> None:
+        """The breaker lever; nothing without L2."""
+        if self._l2 is not None:
+            self._l2.hold(state, until=until)
 
     def release_l2(self) -> None:
         if self._l2 is not None:
@@ -308,13 +306,17 @@ class Cache:
         """L2's connection pool (fault injection's redis_outage); None without Redis."""
         return None if self._l2 is None else self._l2.redis.client.connection_pool
 
-    async def drop_namespace(self, namespace: str) -> int:
-        """Forget a namespace's entries in this process's L1 and in L2, without announcing it
-        (fault injection's cold_cache, which runs in every process); the entries dropped."""
+    async def drop_namespace(self, namespace: str, *, turn_seconds: float) -> int:
+        """Forget a namespace's entries in this process's L1, without announcing it, and in L2
+        where this process takes the turn (fault injection's cold_cache, which runs in every
+        process every second); the entries dropped. L2 is shared: one SCAN per turn of
+        `turn_seconds` empties it for all, where one per process multiplied them."""
         keys = tuple(key for key in self._l1.keys() if namespace_of(key) == namespace)
         self._drop_local((), keys)
         dropped = len(keys)
-        if self._l2 is not None:
+        if self._l2 is not None and await self._l2.call(
+                partial(self._l2.redis.acquire_lock, f"cold_cache:{namespace}",
+                        ttl=turn_seconds), fallback=None, namespace=namespace) is not None:
             dropped += await self._l2.call(partial(self._l2.redis.delete_namespace, namespace),
                                            fallback=0, namespace=namespace)
         return dropped

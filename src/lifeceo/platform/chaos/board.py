@@ -8,14 +8,15 @@ import time
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lifeceo.platform.chaos.dependencies import RedisOutage, SlowDependency
+from lifeceo.platform.cache import Cache
+from lifeceo.platform.chaos.dependencies import RedisOutage, SlowDependency, install_hooks
 from lifeceo.platform.chaos.fault import ALL, Fault
 from lifeceo.platform.chaos.jobs import ColdCache, QueueStall
 from lifeceo.platform.chaos.requests import DatabaseLatency, RouteErrors
 from lifeceo.platform.chaos.resources import LoopBlocker, MemoryLeak, NPlusOne
-from lifeceo.platform.flags import switches as flag_switches
 from lifeceo.platform.levers.board import LeverBoard, Setting
 from lifeceo.platform.pubsub import LiveHub
+from lifeceo.platform.ratelimit import RateLimiter
 from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -39,18 +40,26 @@ def refusal(settings: Settings) -> str | None:
     return None
 
 
-def every_kind(settings: Settings) -> list[Fault]:
-    """One of each kind, without the services they act on: what a process that only injects
-    (the CLI) checks against."""
-    return [DatabaseLatency(), RouteErrors(), NPlusOne(), MemoryLeak(), LoopBlocker(),
-            RedisOutage(redis_configured=settings.redis_url is not None), QueueStall(),
-            ColdCache(), SlowDependency()]
+def every_kind(settings: Settings, *, engine: AsyncEngine | None = None,
+               cache: Cache | None = None, rate_limiter: RateLimiter | None = None,
+               route_errors: RouteErrors | None = None) -> list[Fault]:
+    """One of each kind, over the services given: a process that only injects (the CLI) gives
+    none and checks against them; a web process gives its own, which the faults act on."""
+    return [DatabaseLatency(engine), route_errors or RouteErrors(), NPlusOne(), MemoryLeak(),
+            LoopBlocker(),
+            RedisOutage(redis_configured=settings.redis_url is not None, cache=cache,
+                        rate_limiter=rate_limiter),
+            QueueStall(), ColdCache(cache), SlowDependency()]
 
 
 class ChaosBoard(LeverBoard):
+    noun = "fault"
+    pulled_event = "fault injected"
+    undone_event = "fault cleared"
+
     def __init__(self, hub: LiveHub, faults: list[Fault], *, role: str,
-                 owns_hub: bool = False) -> None:
-        super().__init__(hub, faults, role=role, owns_hub=owns_hub, topic=TOPIC)
+                 max_seconds: int) -> None:
+        super().__init__(hub, faults, role=role, max_seconds=max_seconds, topic=TOPIC)
         self._clock: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -69,15 +78,8 @@ class ChaosBoard(LeverBoard):
     async def inject(self, kind: str, *, magnitude: float, seconds: int, target: str | None,
                      actor: str) -> Setting:
         """Start a fault in every process for `seconds`; logged once, here."""
-        fault = self.lever(kind)
-        target = target or _default_target(fault)
-        value = fault.check(target, f"{magnitude}")
-        setting = Setting(kind, target, value, time.time() + seconds)
-        self._apply(setting)
-        await self._publish({"op": "set", **setting.to_data()})
-        log.warning("fault injected", fault=kind, target=target, magnitude=float(value),
-                    unit=fault.unit, seconds=seconds, actor=actor)
-        return setting
+        return await self.pull(kind, target=target or _default_target(self.lever(kind)),
+                               value=f"{magnitude}", seconds=seconds, actor=actor)
 
     async def clear(self, kind: str | None = None, *, actor: str) -> list[Setting]:
         """End one kind's faults (every kind's when None) in every process; logged once."""
@@ -86,12 +88,14 @@ class ChaosBoard(LeverBoard):
         cleared = [setting for setting in self.settings()
                    if kind is None or setting.lever == kind]
         for setting in cleared:
-            self._release(setting.lever, setting.target)
-            await self._publish({"op": "undo", "lever": setting.lever,
-                                 "target": setting.target})
+            await self._withdraw(setting.lever, setting.target)
         log.warning("faults cleared", fault=kind or "all", actor=actor,
                     cleared=[f"{setting.lever}:{setting.target}" for setting in cleared])
         return cleared
+
+    def _logged(self, setting: Setting) -> dict:
+        return {"fault": setting.lever, "target": setting.target,
+                "magnitude": float(setting.value), "unit": self.levers[setting.lever].unit}
 
     async def _tick(self) -> None:
         while True:
@@ -112,14 +116,13 @@ def _default_target(fault: Fault) -> str:
     return ALL
 
 
-async def follow_chaos(settings: Settings, engine: AsyncEngine) -> ChaosBoard | None:
-    """A job worker's board, where chaos is armed: the faults of job workers (a stalled queue,
-    slow SMTP), heard over its own live hub (closed with it)."""
+async def follow_chaos(settings: Settings, hub: LiveHub) -> ChaosBoard | None:
+    """A job worker's board, where chaos is armed, heard over the worker's live hub: the kinds
+    that act in job workers (a stalled queue, slow SMTP)."""
     if not armed(settings):
         return None
-    hub = LiveHub.from_settings(settings, engine=engine,
-                                prefer_redis=flag_switches.live_over_redis)
-    await hub.start()
-    board = ChaosBoard(hub, [QueueStall(), SlowDependency()], role="worker", owns_hub=True)
+    install_hooks()
+    board = ChaosBoard(hub, [fault for fault in every_kind(settings) if fault.in_job_workers],
+                       role="worker", max_seconds=settings.chaos_max_seconds)
     await board.start()
     return board

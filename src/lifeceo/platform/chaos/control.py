@@ -7,9 +7,7 @@ from contextlib import asynccontextmanager
 from lifeceo.errors import LifeceoError
 from lifeceo.platform.chaos.board import ChaosBoard, armed, every_kind
 from lifeceo.platform.db.engine import create_engine
-from lifeceo.platform.flags import switches as flag_switches
-from lifeceo.platform.levers.board import Setting
-from lifeceo.platform.pubsub import LiveHub
+from lifeceo.platform.levers.board import Setting, opened_board
 from lifeceo.settings import Settings
 
 ACTOR = "cli"
@@ -17,9 +15,6 @@ ACTOR = "cli"
 
 async def inject(settings: Settings, url: str, *, kind: str, magnitude: float, seconds: int,
                  target: str | None) -> Setting:
-    if seconds > settings.chaos_max_seconds:
-        raise LifeceoError(f"A fault lasts at most {settings.chaos_max_seconds} s "
-                           "(LIFECEO_CHAOS_MAX_SECONDS).")
     async with _board(settings, url) as board:
         return await board.inject(kind, magnitude=magnitude, seconds=seconds, target=target,
                                   actor=ACTOR)
@@ -47,17 +42,11 @@ async def _board(settings: Settings, url: str) -> AsyncIterator[ChaosBoard]:
                            "LIFECEO_ENV=production, LIFECEO_CHAOS_ALLOW_IN_PRODUCTION=true) for "
                            "the servers and this command.")
     engine = create_engine(settings, url)
-    hub = LiveHub.from_settings(settings, engine=engine,
-                                prefer_redis=flag_switches.live_over_redis)
     try:
-        await hub.start()
         # Faults without services: this process only checks and announces them.
-        board = ChaosBoard(hub, every_kind(settings), role="cli")
-        await board.start()
-        try:
+        async with opened_board(settings, engine, lambda hub: ChaosBoard(
+                hub, every_kind(settings), role="cli",
+                max_seconds=settings.chaos_max_seconds)) as board:
             yield board
-        finally:
-            await board.close()
     finally:
-        await hub.close()
         await engine.dispose()

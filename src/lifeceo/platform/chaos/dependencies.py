@@ -73,11 +73,12 @@ class SlowDependency(Fault):
     # Past a minute every client's own timeout has fired: that is an outage, not slowness.
     max_magnitude = 60_000.0
     targets = (ALL, "http", "smtp")
+    in_job_workers = True
 
     def __init__(self) -> None:
+        """Registered for the hooks, which only an armed process installs (install_hooks)."""
         super().__init__()
         _slow.add(self)
-        install_hooks()
 
 
 def delay_seconds(kind: str) -> float:

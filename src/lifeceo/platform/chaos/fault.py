@@ -19,6 +19,9 @@ class Fault:
     max_magnitude = 1.0
     # None: any target `valid_target` admits.
     targets: tuple[str, ...] | None = (ALL,)
+    # Whether job workers take it too (their board has only these kinds); web processes take
+    # every kind.
+    in_job_workers = False
 
     def __init__(self) -> None:
         # target -> (magnitude, until wall-clock time)

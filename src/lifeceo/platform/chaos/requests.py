@@ -59,8 +59,8 @@ class DatabaseLatency(Fault):
         return 0.0 if current is None else self.magnitude(current) / 1000
 
     def _delay(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        # Listeners run in SQLAlchemy's greenlet on the event loop, between the statement's
-        # timers (metrics_db, profiles: registered first) and its round trip, so await_only
+        # Listeners run in SQLAlchemy's greenlet on the event loop, between the statement
+        # timer (metrics_db.StatementTimer, registered first) and its round trip, so await_only
         # sleeps without blocking the loop and the statement really takes that much longer for
         # its request. pg_sleep would add statements of its own to profiles and statistics.
         seconds = self.delay_seconds()

@@ -4,12 +4,10 @@ and the board with every fault kind over the process's services (the lifespan)."
 import structlog
 from fastapi import APIRouter, FastAPI
 
-from lifeceo.platform.chaos.board import ChaosBoard, armed, refusal
-from lifeceo.platform.chaos.dependencies import RedisOutage, SlowDependency
+from lifeceo.platform.chaos.board import ChaosBoard, armed, every_kind, refusal
+from lifeceo.platform.chaos.dependencies import install_hooks
 from lifeceo.platform.chaos.endpoints import router
-from lifeceo.platform.chaos.jobs import ColdCache, QueueStall
-from lifeceo.platform.chaos.requests import ChaosMiddleware, DatabaseLatency, RouteErrors
-from lifeceo.platform.chaos.resources import LoopBlocker, MemoryLeak, NPlusOne
+from lifeceo.platform.chaos.requests import ChaosMiddleware, RouteErrors
 from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -35,14 +33,11 @@ async def start(app: FastAPI) -> ChaosBoard | None:
     settings = app.state.settings
     if not armed(settings):
         return None
-    rate_limiter = app.state.rate_limiter
-    board = ChaosBoard(app.state.live, [
-        DatabaseLatency(app.state.engine), app.state.chaos_route_errors, NPlusOne(),
-        MemoryLeak(), LoopBlocker(),
-        RedisOutage(redis_configured=settings.redis_url is not None, cache=app.state.cache,
-                    rate_limiter=rate_limiter),
-        QueueStall(), ColdCache(app.state.cache), SlowDependency(),
-    ], role="web")
+    install_hooks()
+    board = ChaosBoard(app.state.live, every_kind(
+        settings, engine=app.state.engine, cache=app.state.cache,
+        rate_limiter=app.state.rate_limiter, route_errors=app.state.chaos_route_errors),
+        role="web", max_seconds=settings.chaos_max_seconds)
     await board.start()
     return board
 

@@ -32,11 +32,13 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args=connect_args,
     )
-    if settings.metrics_enabled:
-        # Every statement of every engine the processes create: lifeceo_db_query_duration_seconds.
+    if settings.metrics_enabled or settings.profiles_enabled:
+        # Every statement of every engine the processes create, timed once, for
+        # lifeceo_db_query_duration_seconds and the request profiles (whichever is on).
         from lifeceo.platform.observability.metrics_db import instrument_engine
 
-        instrument_engine(engine)
+        instrument_engine(engine, histogram=settings.metrics_enabled,
+                          profiles=settings.profiles_enabled)
     return engine
 
 

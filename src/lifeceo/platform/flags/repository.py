@@ -1,7 +1,7 @@
 """All SQL of the flag store: definitions, and the audit log of their changes."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -96,3 +96,25 @@ async def audit_entries(session: AsyncSession, *, key: str | None, before_id: in
     if before_id is not None:
         query = query.where(FlagAudit.id < before_id)
     return (await session.scalars(query)).all()
+
+
+async def change_before(session: AsyncSession, *, until: datetime, within: timedelta,
+                             action: str) -> FlagAudit | None:
+    """The last flag change of kind `action` in the `within` up to `until`."""
+    return await session.scalar(
+        select(FlagAudit)
+        .where(FlagAudit.action == action, FlagAudit.before.is_not(None),
+               FlagAudit.changed_at > until - within, FlagAudit.changed_at <= until)
+        .order_by(FlagAudit.changed_at.desc(), FlagAudit.id.desc()).limit(1))
+
+
+async def audit_entry(session: AsyncSession, audit_id: int) -> FlagAudit | None:
+    return await session.get(FlagAudit, audit_id)
+
+
+async def last_change(session: AsyncSession, key: str, *, actor: str,
+                           action: str) -> FlagAudit | None:
+    return await session.scalar(
+        select(FlagAudit)
+        .where(FlagAudit.flag_key == key, FlagAudit.actor == actor, FlagAudit.action == action)
+        .order_by(FlagAudit.id.desc()).limit(1))

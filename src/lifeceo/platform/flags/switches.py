@@ -30,10 +30,11 @@ def live_over_redis() -> bool:
     return current().is_enabled(WEBSOCKET_SCALING, ON_BY_DEFAULT[WEBSOCKET_SCALING])
 
 
-def monitoring_paused() -> bool:
+def monitoring_paused(store: FlagStore | None = None) -> bool:
     """advanced-monitoring off: the metrics-history sampler stages and aggregates nothing, and
-    the monitor evaluates nothing."""
-    return not current().is_enabled(ADVANCED_MONITORING, ON_BY_DEFAULT[ADVANCED_MONITORING])
+    the monitor evaluates nothing. `store`: a process's own (the CLI's), not the installed one."""
+    store = current() if store is None else store
+    return not store.is_enabled(ADVANCED_MONITORING, ON_BY_DEFAULT[ADVANCED_MONITORING])
 
 
 def pause_cache_with_performance_flag(cache: Cache):

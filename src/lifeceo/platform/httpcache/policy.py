@@ -27,45 +27,63 @@ NEVER_STORED = re.compile(rf"^({API}/(me|auth|notifications)|/api/health)(/|$)")
 
 @dataclass(frozen=True)
 class PublicRead:
-    """A GET route whose anonymous 200 responses any cache may keep, tagged with these keys."""
+    """A GET route whose anonymous answer is the same for every caller: where `shared`, any
+    cache may keep its 200s, tagged with these keys; where it names a `stale` class, the stale
+    lever may answer a signed-in read with it (correct, if less personal) under load."""
 
     path: re.Pattern[str]
     keys: tuple[str, ...]
+    stale: str | None = None
+    shared: bool = True
 
     def keys_for(self, match: re.Match[str]) -> set[str]:
         # Usernames are case-insensitive: /users/Ana and /users/ana are both user:ana.
         return {key.format(**match.groupdict()).lower() for key in self.keys}
 
 
-def _read(path: str, *keys: str) -> PublicRead:
-    return PublicRead(re.compile(f"^{API}{path}$"), keys)
+def _read(path: str, *keys: str, stale: str | None = None, shared: bool = True) -> PublicRead:
+    return PublicRead(re.compile(f"^{API}{path}$"), keys, stale, shared)
 
 
 PUBLIC_READS = (
-    _read("/feed/public", "feed:public"),
+    _read("/feed/public", "feed:public", stale="feed"),
     # Recomputed hourly by a job, which purges nothing: max-age alone bounds its staleness.
-    _read("/feed/trending", "feed:trending"),
-    _read(f"/posts/{ID}", "post:{id}"),
-    _read(f"/posts/{ID}/comments", "post:{id}"),
+    _read("/feed/trending", "feed:trending", stale="feed"),
+    _read(f"/posts/{ID}", "post:{id}", stale="posts"),
+    _read(f"/posts/{ID}/comments", "post:{id}", stale="posts"),
     _read(f"/users/{NAME}", "user:{username}"),
     _read(f"/users/{NAME}/(posts|followers|following)", "user:{username}"),
-    _read("/events", "events"),
-    _read(f"/events/{ID}", "event:{id}"),
+    _read("/events", "events", stale="events"),
+    _read(f"/events/{ID}", "event:{id}", stale="events"),
     _read(f"/events/{ID}/attendees", "event:{id}"),
     # Unless the route says private: media only a post's followers or its owner may read.
     _read(f"/media/{ID}", "media:{id}"),
     # Set their own Cache-Control (immutable, or private); kept, only tagged.
     _read(f"/media/{ID}/content", "media:{id}"),
     _read(f"/media/{ID}/variants/[^/]+", "media:{id}"),
+    # The same for every anonymous caller, but kept by no shared cache: no key names what a
+    # result shows, so no write could purge it.
+    _read("/search", stale="search", shared=False),
 )
 
 
 def public_read(path: str) -> tuple[PublicRead, re.Match[str]] | None:
+    """The read shared caches may keep, and its match; None where there is none."""
     for route in PUBLIC_READS:
-        match = route.path.match(path)
+        match = route.path.match(path) if route.shared else None
         if match:
             return route, match
     return None
+
+
+def carries_credentials(headers: list[tuple[bytes, bytes]], session_cookie: str) -> bool:
+    """Whether the request carries credentials: a Bearer token or the session cookie."""
+    if header(headers, b"authorization") is not None:
+        return True
+    # Starlette's parser, because it is the one that authenticates the request: the stricter
+    # http.cookies gives up on a malformed neighbour and would miss the session cookie.
+    return any(key == b"cookie" and session_cookie in cookie_parser(value.decode("latin-1"))
+               for key, value in headers)
 
 
 @dataclass(frozen=True)
@@ -82,12 +100,7 @@ class CachePolicy:
 
     def is_personal(self, headers: list[tuple[bytes, bytes]]) -> bool:
         """Whether the request carries credentials: a Bearer token or the session cookie."""
-        if header(headers, b"authorization") is not None:
-            return True
-        # Starlette's parser, because it is the one that authenticates the request: the stricter
-        # http.cookies gives up on a malformed neighbour and would miss the session cookie.
-        return any(key == b"cookie" and self.session_cookie in cookie_parser(value.decode("latin-1"))
-                   for key, value in headers)
+        return carries_credentials(headers, self.session_cookie)
 
     def decide(self, *, method: str, path: str, status: int,
                personal: bool) -> tuple[str, tuple[str, ...]]:

@@ -7,13 +7,18 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lifeceo.errors import NotFound
+from lifeceo.errors import NotFound, Unprocessable
+from lifeceo.platform.flags import switches as flag_switches
 from lifeceo.platform.pubsub import LiveHub, LiveMessage
+from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
 TOPIC = "levers"
@@ -55,11 +60,17 @@ def process_name() -> str:
 
 
 class LeverBoard:
-    def __init__(self, hub: LiveHub, levers: list[Lever], *, role: str,
-                 owns_hub: bool = False, topic: str = TOPIC) -> None:
-        """`owns_hub`: close() closes the hub too (a job worker's, started for the board);
-        `topic`: a board of its own (fault injection's) travels on its own topics."""
-        self._owns_hub = owns_hub
+    # What it sets, and the log lines of a pull and an undo (fault injection's board names its
+    # own).
+    noun = "lever"
+    pulled_event = "lever pulled"
+    undone_event = "lever released"
+
+    def __init__(self, hub: LiveHub, levers: list[Lever], *, role: str, max_seconds: int,
+                 topic: str = TOPIC) -> None:
+        """`max_seconds`: the longest a pull lasts, whoever pulls (the API, the CLI, the
+        monitor); `topic`: a board of its own (fault injection's) travels on its own topics."""
+        self.max_seconds = max_seconds
         self.topic = topic
         self.report_topic = f"{topic}:report"
         self.levers = {lever.name: lever for lever in levers}
@@ -90,8 +101,6 @@ class LeverBoard:
         if self._follower is not None:
             self._follower.cancel()
             await asyncio.gather(self._follower, return_exceptions=True)
-        if self._owns_hub:
-            await self._hub.close()
 
     def settings(self) -> list[Setting]:
         """The settings in force, as this process knows them."""
@@ -102,20 +111,29 @@ class LeverBoard:
 
     async def pull(self, name: str, *, target: str, value: str, seconds: int,
                    actor: str) -> Setting:
-        """Set a lever everywhere for `seconds`; logged once, here."""
+        """Set a lever everywhere for `seconds` (at most max_seconds); logged once, here."""
+        if seconds > self.max_seconds:
+            raise Unprocessable(f"A {self.noun} lasts at most {self.max_seconds} s.")
         value = self.lever(name).check(target, value)
         setting = Setting(name, target, value, time.time() + seconds)
         self._apply(setting)
         await self._publish({"op": "set", **setting.to_data()})
-        log.warning("lever pulled", lever=name, target=target, value=value, seconds=seconds,
-                    actor=actor)
+        log.warning(self.pulled_event, **self._logged(setting), seconds=seconds, actor=actor)
         return setting
 
     async def undo(self, name: str, *, target: str, actor: str) -> None:
         self.lever(name)
+        await self._withdraw(name, target)
+        log.warning(self.undone_event, lever=name, target=target, actor=actor)
+
+    def _logged(self, setting: Setting) -> dict:
+        """A pull's fields in its log line."""
+        return {"lever": setting.lever, "target": setting.target, "value": setting.value}
+
+    async def _withdraw(self, name: str, target: str) -> None:
+        """Undo here and everywhere, unlogged."""
         self._release(name, target)
         await self._publish({"op": "undo", "lever": name, "target": target})
-        log.warning("lever released", lever=name, target=target, actor=actor)
 
     def state(self) -> dict:
         return {"process": self.process, "role": self.role,
@@ -176,3 +194,24 @@ class LeverBoard:
         elif op == "report":
             await self._hub.publish(LiveMessage(self.report_topic, id=time.time_ns(), data={
                 "reply": data["reply"], "instance": self._instance, "state": self.state()}))
+
+
+B = TypeVar("B", bound=LeverBoard)
+
+
+@asynccontextmanager
+async def opened_board(settings: Settings, engine: AsyncEngine,
+                       board: Callable[[LiveHub], B]) -> AsyncIterator[B]:
+    """A short-lived process's board (the CLI's) on a live hub of its own; both closed after."""
+    hub = LiveHub.from_settings(settings, engine=engine,
+                                prefer_redis=flag_switches.live_over_redis)
+    try:
+        await hub.start()
+        started = board(hub)
+        await started.start()
+        try:
+            yield started
+        finally:
+            await started.close()
+    finally:
+        await hub.close()

@@ -1,7 +1,7 @@
 """The lever `breaker`: hold the Redis circuit breaker of the cache, or the rate limiter's
 fallback to counting per process, open or closed."""
 
-from lifeceo.errors import Unprocessable
+from lifeceo.errors import Conflict, Unprocessable
 from lifeceo.platform.cache import Cache
 from lifeceo.platform.cache.breaker import BreakerState
 from lifeceo.platform.ratelimit import RateLimiter
@@ -21,13 +21,22 @@ class BreakerHold:
         if target not in TARGETS or value not in VALUES:
             raise Unprocessable(f"The breaker lever's target is one of {list(TARGETS)}, its "
                                 f"value one of {list(VALUES)}.")
+        if not self._redis_configured(target):
+            # As redis_outage refuses: without Redis there is no breaker to hold.
+            raise Conflict(f"The {target} has no Redis on this deployment: no breaker to hold.")
         return value
 
+    def _redis_configured(self, target: str) -> bool:
+        if target == "cache":
+            return self._cache.redis_pool is not None
+        return self._rate_limiter is not None and self._rate_limiter.redis_configured
+
+    # A process configured without Redis (another deployment's settings) does nothing.
     def apply(self, target: str, value: str, until: float) -> None:
         if target == "cache":
             self._cache.hold_l2(BreakerState(value), until=until)
         elif self._rate_limiter is not None:
-            self._rate_limiter.hold(value, until=until)
+            self._rate_limiter.hold(BreakerState(value), until=until)
 
     def release(self, target: str) -> None:
         if target == "cache":
@@ -42,5 +51,5 @@ class BreakerHold:
             "ratelimit": ({"state": "not_configured", "held": None}
                           if limiter is None or not limiter.redis_configured else
                           {"state": "shared" if limiter.shared else "local",
-                           "held": limiter.held}),
+                           "held": None if limiter.held is None else limiter.held.value}),
         }

@@ -2,7 +2,6 @@
 quota for a while; counted through Redis where it is configured, as every policy is."""
 
 import re
-import time
 
 from lifeceo.errors import Conflict, LifeceoError, Unprocessable
 from lifeceo.platform.ratelimit import RateLimiter
@@ -31,27 +30,21 @@ class ClientLimit:
             raise Unprocessable("A tightened quota admits at least one request.")
         if self._rate_limiter is None:
             raise Conflict("Rate limits are off on this deployment.")
-        if (target not in self._active()
-                and len(self._active()) >= self.max_clients):
+        tightened = self._rate_limiter.tightened()
+        if target not in tightened and len(tightened) >= self.max_clients:
             raise Conflict(f"{self.max_clients} clients are tightened already; release one.")
         return value
 
-    def _active(self) -> dict:
-        now = time.time()
-        tightened = self._rate_limiter.tightened if self._rate_limiter else {}
-        for subject in [subject for subject, (_, until) in tightened.items() if until <= now]:
-            del tightened[subject]
-        return tightened
-
     def apply(self, target: str, value: str, until: float) -> None:
         if self._rate_limiter is not None:
-            self._rate_limiter.tightened[target] = (parse_policy(POLICY, value), until)
+            self._rate_limiter.tighten(target, parse_policy(POLICY, value), until=until)
 
     def release(self, target: str) -> None:
         if self._rate_limiter is not None:
-            self._rate_limiter.tightened.pop(target, None)
+            self._rate_limiter.loosen(target)
 
     def state(self) -> dict:
+        tightened = self._rate_limiter.tightened() if self._rate_limiter else {}
         return {subject: {"quota": policy.quota, "window_seconds": policy.window_seconds,
                           "until": round(until, 3)}
-                for subject, (policy, until) in sorted(self._active().items())}
+                for subject, (policy, until) in sorted(tightened.items())}

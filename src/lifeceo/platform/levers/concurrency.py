@@ -1,15 +1,18 @@
 """The adaptive concurrency limit of expensive route classes: a pure ASGI middleware that keeps
 a Gradient2 limit per class from the latencies it measures and, where the lever switched the
-class on, answers 503 with Retry-After once as many requests are in flight as the limit."""
+class on, answers 503 with Retry-After once as many requests are in flight as the limit. The
+classes are the monitor's (observability.window.route_class), so a lever names what a detector
+names."""
 
 import time
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lifeceo.errors import Unprocessable
+from lifeceo.errors import LifeceoError, Unprocessable
 from lifeceo.platform.http.problems import PROBLEM_JSON, problem_body
 from lifeceo.platform.levers.gradient import Gradient2
+from lifeceo.platform.observability import window
 from lifeceo.platform.observability.metrics_http import ROUTE_PREFIX
 from lifeceo.settings import Settings
 
@@ -19,7 +22,6 @@ ON, OFF = "on", "off"
 @dataclass
 class RouteClass:
     name: str
-    prefixes: tuple[str, ...]
     limiter: Gradient2
     inflight: int = 0
     shed: int = 0
@@ -30,25 +32,22 @@ class RouteClass:
     def enabled(self) -> bool:
         return self.on_until > time.time()
 
-    def matches(self, path: str) -> bool:
-        return any(self.matches_prefix(path, prefix) for prefix in self.prefixes)
-
-    @staticmethod
-    def matches_prefix(path: str, prefix: str) -> bool:
-        return path == prefix or path.startswith(prefix + "/")
-
 
 class AdaptiveConcurrency:
     """The lever `concurrency`: target a route class, value on or off."""
 
     name = "concurrency"
 
-    def __init__(self, classes: dict[str, list[str]], *, initial_limit: int, min_limit: int,
+    def __init__(self, classes: list[str], *, initial_limit: int, min_limit: int,
                  max_limit: int, retry_after_seconds: int) -> None:
-        self.classes = [RouteClass(name, tuple(prefix.rstrip("/") for prefix in prefixes),
-                                   Gradient2(initial_limit=initial_limit, min_limit=min_limit,
-                                             max_limit=max_limit))
-                        for name, prefixes in classes.items()]
+        unknown = sorted(set(classes) - set(window.ROUTE_CLASSES))
+        if unknown:
+            raise LifeceoError(f"LIFECEO_LEVERS_CONCURRENCY_ROUTE_CLASSES: no route classes "
+                               f"{unknown}; they are {list(window.ROUTE_CLASSES)}")
+        self.classes = [RouteClass(name, Gradient2(initial_limit=initial_limit,
+                                                   min_limit=min_limit, max_limit=max_limit))
+                        for name in dict.fromkeys(classes)]
+        self._by_name = {route_class.name: route_class for route_class in self.classes}
         self.retry_after_seconds = retry_after_seconds
 
     @classmethod
@@ -60,13 +59,10 @@ class AdaptiveConcurrency:
                    retry_after_seconds=settings.levers_concurrency_retry_after_seconds)
 
     def route_class(self, path: str) -> RouteClass | None:
-        for route_class in self.classes:
-            if route_class.matches(path):
-                return route_class
-        return None
+        return self._by_name.get(window.route_class(path))
 
     def _named(self, target: str) -> list[RouteClass]:
-        return [route_class for route_class in self.classes if route_class.name == target]
+        return [self._by_name[target]] if target in self._by_name else []
 
     def check(self, target: str, value: str) -> str:
         if not self._named(target):
@@ -110,8 +106,8 @@ class AdaptiveConcurrencyMiddleware:
             return
         if route_class.enabled and route_class.inflight >= route_class.limiter.limit:
             route_class.shed += 1
-            scope[ROUTE_PREFIX] = next(prefix for prefix in route_class.prefixes
-                                       if route_class.matches_prefix(scope["path"], prefix))
+            if (prefix := class_prefix(scope["path"])) is not None:
+                scope[ROUTE_PREFIX] = prefix
             await self._shed(scope, send, route_class)
             return
         route_class.inflight += 1
@@ -133,3 +129,14 @@ class AdaptiveConcurrencyMiddleware:
             (b"retry-after", str(self.limits.retry_after_seconds).encode()),
             (b"cache-control", b"no-store")]})
         await send({"type": "http.response.body", "body": body})
+
+
+def class_prefix(path: str) -> str | None:
+    """What a shed request, answered before routing, counts under in the metrics: the prefix
+    that gives its route class (`/api/v1/search`), a bounded label; None where no prefix does
+    (a path of class "other" then counts as unmatched)."""
+    if path.startswith("/api/health"):
+        return "/api/health"
+    prefix = window.API_PREFIX
+    segment = path[len(prefix):].partition("/")[0] if path.startswith(prefix) else ""
+    return f"{prefix}{segment}" if segment in window.SEGMENT_CLASSES else None

@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from lifeceo.errors import Unprocessable
 from lifeceo.platform.http.identity import Administrator, administrator
 from lifeceo.platform.http.openapi import problem_responses
 from lifeceo.platform.levers.board import LeverBoard, Setting
@@ -44,9 +43,6 @@ async def levers(request: Request):
 @router.post("/{name}", response_model=LeverSetting, responses=problem_responses(409),
              summary="Pull a lever in every process, for `seconds`")
 async def pull_lever(name: LeverName, body: LeverPull, request: Request, user: Administrator):
-    max_seconds = request.app.state.settings.levers_max_seconds
-    if body.seconds > max_seconds:
-        raise Unprocessable(f"A lever is pulled for at most {max_seconds} s.")
     setting = await _board(request).pull(name, target=body.target, value=body.value,
                                          seconds=body.seconds, actor=f"user:{user.id}")
     return _described(setting)

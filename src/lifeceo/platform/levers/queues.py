@@ -1,9 +1,6 @@
 """The lever `queue`: a queue's concurrency in every job worker, within the configured bounds."""
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from lifeceo.errors import Unprocessable
-from lifeceo.platform.flags import switches as flag_switches
 from lifeceo.platform.levers.board import LeverBoard
 from lifeceo.platform.pubsub import LiveHub
 from lifeceo.platform.queue.gates import GATES, QueueGate
@@ -48,13 +45,10 @@ def open_gates(queues: list[str], *, concurrency: dict[str, int]) -> None:
     GATES.update({queue: QueueGate(concurrency[queue]) for queue in queues})
 
 
-async def follow_levers(settings: Settings, engine: AsyncEngine) -> LeverBoard:
-    """A job worker's board: the queue lever, heard over its own live hub (closed with it)."""
-    hub = LiveHub.from_settings(settings, engine=engine,
-                                prefer_redis=flag_switches.live_over_redis)
-    await hub.start()
+async def follow_levers(settings: Settings, hub: LiveHub) -> LeverBoard:
+    """A job worker's board: the queue lever, heard over the worker's live hub."""
     board = LeverBoard(hub, [QueueConcurrency(min_concurrency=settings.jobs_concurrency_min,
                                               max_concurrency=settings.jobs_concurrency_max)],
-                       role="worker", owns_hub=True)
+                       role="worker", max_seconds=settings.levers_max_seconds)
     await board.start()
     return board

@@ -113,6 +113,9 @@ class WorkerRecycle:
     def __init__(self, requests: RecycleRequests | None) -> None:
         self._requests = requests
         self._asked_at: float | None = None
+        # The `until` of the setting this worker acted on: the same setting heard again (a sync)
+        # does not ask again, a new pull does, even after a recycle that did not happen.
+        self._acted_until: float | None = None
 
     def check(self, target: str, value: str) -> str:
         if value != GRACEFUL:
@@ -130,9 +133,10 @@ class WorkerRecycle:
 
     def apply(self, target: str, value: str, until: float) -> None:
         # Every process hears the setting, and hears it again when one starts (the replacement
-        # too): only the worker named acts, once.
-        if value != process_name() or self._asked_at is not None:
+        # too): only the worker named acts, once per pull.
+        if value != process_name() or until == self._acted_until:
             return
+        self._acted_until = until
         self._asked_at = time.time()
         if self._requests is None:
             log.warning("recycle asked of a worker no supervisor would replace; ignored")

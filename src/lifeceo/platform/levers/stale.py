@@ -1,6 +1,7 @@
-"""The lever `stale`: degraded mode for an overloaded route class. A signed-in GET of a route
-that declares the class (`openapi_extra=serves_stale("feed")`) is answered as an anonymous one,
-whole from the cache, as Discourse serves logged-in users the anonymous page under load.
+"""The lever `stale`: degraded mode for an overloaded route class. A signed-in GET of a read
+whose anonymous answer is the same for everyone and that names a stale class (the cache
+policy's table, httpcache.policy.PUBLIC_READS) is answered as an anonymous one, whole from the
+cache, as Discourse serves logged-in users the anonymous page under load.
 
 The anonymous answer is used only where it is a success (200, or 304 to the client's copy): a
 private post the anonymous answer would 404 is then served to its owner as usual. A degraded
@@ -9,18 +10,20 @@ copy as if it were the public one."""
 
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from fastapi.routing import iter_route_contexts
-from starlette.requests import cookie_parser
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lifeceo.errors import Unprocessable
-from lifeceo.platform.httpcache.headers import header, replaced
-from lifeceo.platform.httpcache.policy import PRIVATE
+from lifeceo.platform.httpcache.headers import replaced
+from lifeceo.platform.httpcache.policy import (
+    PRIVATE,
+    PUBLIC_READS,
+    PublicRead,
+    carries_credentials,
+)
 
-EXTENSION = "x-lifeceo-stale"
 ON, OFF = "on", "off"
 DEGRADED_HEADER = b"x-lifeceo-degraded"
 # A 304 confirms the client's copy of the anonymous answer, which it was given degraded before.
@@ -31,25 +34,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 DROPPED_HEADERS = (b"surrogate-key", b"xkey", b"set-cookie")
 
 
-def serves_stale(route_class: str) -> dict:
-    """The route's marker (`openapi_extra`): its anonymous answer is correct, if less personal,
-    for every signed-in caller, so the lever may serve it in degraded mode."""
-    return {EXTENSION: route_class}
-
-
-@dataclass(frozen=True)
-class StaleRoute:
-    path: re.Pattern[str]
-    methods: frozenset[str]
-
-    def matches(self, scope: Scope) -> bool:
-        return scope["method"] in self.methods and self.path.match(scope["path"]) is not None
-
-
 @dataclass
 class StaleClass:
     name: str
-    routes: list[StaleRoute] = field(default_factory=list)
+    paths: list[re.Pattern[str]] = field(default_factory=list)
     # Wall-clock time the lever's "on" lasts until; 0: off.
     on_until: float = 0.0
     served: int = 0
@@ -59,21 +47,24 @@ class StaleClass:
     def enabled(self) -> bool:
         return self.on_until > time.time()
 
+    def matches(self, path: str) -> bool:
+        return any(pattern.match(path) is not None for pattern in self.paths)
+
 
 class StaleReads:
-    """The lever `stale`: target a route class the domain declared, value on or off."""
+    """The lever `stale`: target a route class the cache policy's table names, value on or
+    off."""
 
     name = "stale"
 
-    def __init__(self, routes: list[BaseRoute], *, session_cookie: str) -> None:
-        """`routes`: the application's, once every router is included."""
+    def __init__(self, *, session_cookie: str,
+                 reads: Iterable[PublicRead] = PUBLIC_READS) -> None:
         self.session_cookie = session_cookie
         self.classes: dict[str, StaleClass] = {}
-        for route in iter_route_contexts(routes):
-            declared = (getattr(route, "openapi_extra", None) or {}).get(EXTENSION)
-            if declared and route.path_regex is not None:
-                self.classes.setdefault(declared, StaleClass(declared)).routes.append(
-                    StaleRoute(route.path_regex, frozenset(route.methods or ())))
+        for read in reads:
+            if read.stale is not None:
+                self.classes.setdefault(read.stale, StaleClass(read.stale)).paths.append(
+                    read.path)
 
     def check(self, target: str, value: str) -> str:
         if target not in self.classes:
@@ -92,26 +83,21 @@ class StaleReads:
             self.classes[target].on_until = 0.0
 
     def state(self) -> dict:
-        return {stale.name: {"enabled": stale.enabled, "routes": len(stale.routes),
+        return {stale.name: {"enabled": stale.enabled, "routes": len(stale.paths),
                              "served": stale.served, "fell_back": stale.fell_back}
                 for stale in self.classes.values()}
 
     def degraded_class(self, scope: Scope) -> StaleClass | None:
-        """The enabled class of a signed-in GET whose route declares it, else None."""
+        """The enabled class of a signed-in GET of a read in it, else None."""
         if scope["type"] != "http" or scope["method"] not in SAFE_METHODS:
             return None
         enabled = [stale for stale in self.classes.values() if stale.enabled]
-        if not enabled or not self._signed_in(scope["headers"]):
+        if not enabled or not carries_credentials(scope["headers"], self.session_cookie):
             return None
         for stale in enabled:
-            if any(route.matches(scope) for route in stale.routes):
+            if stale.matches(scope["path"]):
                 return stale
         return None
-
-    def _signed_in(self, headers: list[tuple[bytes, bytes]]) -> bool:
-        return header(headers, b"authorization") is not None or any(
-            key == b"cookie" and self.session_cookie in cookie_parser(value.decode("latin-1"))
-            for key, value in headers)
 
     def anonymous(self, scope: Scope) -> Scope:
         """The request without its credentials: no Authorization, no session cookie."""

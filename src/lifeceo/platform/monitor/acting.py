@@ -6,6 +6,7 @@ that cooldowns and hourly caps hold across a change of leader."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,14 +18,12 @@ from lifeceo.platform.monitor.detectors import Detection
 from lifeceo.platform.monitor.incidents import MITIGATED, OPEN, Known
 from lifeceo.platform.monitor.models import MonitorAction
 from lifeceo.platform.monitor.notify import Notice
-from lifeceo.platform.monitor.remediation import Action, Attempt, Outcome, Policy
+from lifeceo.platform.monitor.remediation import HOUR_SECONDS, Action, Attempt, Outcome, Policy
 from lifeceo.platform.observability import metrics
 from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
 UNSETTLED = (Outcome.AWAITING_APPROVAL.value, Outcome.VERIFYING.value)
-# The policy's caps count the last hour.
-HOUR_SECONDS = 3600.0
 
 
 @dataclass
@@ -34,9 +33,8 @@ class Acted:
     # What to tell people (lifeceo.platform.monitor.notify), in the evaluation's transaction.
     notices: list[Notice] = field(default_factory=list)
 
-    def add(self, action_id: int, outcome: str, *, action: str) -> None:
-        self.outcomes.setdefault(outcome, []).append(action_id)
-        metrics.monitor_actions.labels(action, outcome).inc()
+    def add(self, row: MonitorAction) -> None:
+        self.outcomes.setdefault(row.outcome, []).append(row.id)
 
 
 def attempt_of(row: MonitorAction) -> Attempt:
@@ -120,7 +118,8 @@ async def _propose(session: AsyncSession, policy: Policy, attempt: Attempt, acti
         settled_at=moment(attempt.settled_at), actor=MONITOR_ACTOR, note=attempt.note)
     await repository.add_timeline(session, incident.id, at=now, kind="action",
                                   detail=timeline_detail(row))
-    acted.add(row.id, row.outcome, action=row.action)
+    acted.add(row)
+    metrics.monitor_actions.labels(row.action, row.outcome).inc()
     if row.outcome == Outcome.AWAITING_APPROVAL:
         acted.notices.append(Notice(incident.id, notify.AWAITING_APPROVAL, {
             "action_id": row.id, "action": row.action, "lever": row.lever,
@@ -135,16 +134,24 @@ def timeline_detail(row: MonitorAction) -> dict:
             "actor": row.actor, **({"note": row.note} if row.note else {})}
 
 
-async def _settle(session: AsyncSession, row: MonitorAction, settled: Attempt, acted: Acted,
-                  *, actor: str | None = None) -> None:
-    values = {"outcome": settled.outcome.value, "settled_at": moment(settled.settled_at),
-              "note": settled.note, **({"actor": actor} if actor else {})}
+async def decide(session: AsyncSession, row: MonitorAction, *, at: datetime,
+                 **values: Any) -> None:
+    """A decision on an action (the monitor's or an administrator's): its new `values` on the
+    row, an entry on its incident's timeline at `at`, and its outcome counted."""
     await repository.update_action(session, row.id, **values)
     for name, value in values.items():
         setattr(row, name, value)
-    await repository.add_timeline(session, row.incident_id, at=row.settled_at, kind="action",
+    await repository.add_timeline(session, row.incident_id, at=at, kind="action",
                                   detail=timeline_detail(row))
-    acted.add(row.id, row.outcome, action=row.action)
+    metrics.monitor_actions.labels(row.action, row.outcome).inc()
+
+
+async def _settle(session: AsyncSession, row: MonitorAction, settled: Attempt, acted: Acted,
+                  *, actor: str | None = None) -> None:
+    settled_at = moment(settled.settled_at)
+    await decide(session, row, at=settled_at, outcome=settled.outcome.value,
+                 settled_at=settled_at, note=settled.note, **({"actor": actor} if actor else {}))
+    acted.add(row)
 
 
 async def _mitigated(session: AsyncSession, row: MonitorAction, known: Known | None, *,

@@ -4,22 +4,20 @@ lever from here over the live hub, the way `lifeceo chaos inject` announces a fa
 running process checks nothing more and applies what it hears."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lifeceo.errors import Conflict
 from lifeceo.platform.db.engine import create_engine, create_sessionmaker
 from lifeceo.platform.flags import switches as flag_switches
-from lifeceo.platform.flags.defaults import ADVANCED_MONITORING, ON_BY_DEFAULT
 from lifeceo.platform.flags.store import FlagStore
-from lifeceo.platform.levers.board import LeverBoard
+from lifeceo.platform.levers.board import LeverBoard, opened_board
 from lifeceo.platform.levers.recycle import ANY
 from lifeceo.platform.monitor import actions as action_set
 from lifeceo.platform.monitor import repository
 from lifeceo.platform.monitor.schemas import Incident, MonitorActionReport, MonitorStatus
 from lifeceo.platform.monitor.service import monitor_service
-from lifeceo.platform.pubsub import LiveHub
 from lifeceo.settings import Settings
 
 ACTOR = "cli"
@@ -56,9 +54,8 @@ async def status(settings: Settings, url: str) -> MonitorStatus:
         # As the servers evaluate it: from the stored definition, for no one in particular.
         flags = FlagStore(engine=engine)
         await flags.reload()
-        paused = not flags.is_enabled(ADVANCED_MONITORING, ON_BY_DEFAULT[ADVANCED_MONITORING])
         return await monitor_service.status(session=session, settings=settings, monitor=None,
-                                            paused=paused)
+                                            paused=flag_switches.monitoring_paused(flags))
 
 
 async def incidents(settings: Settings, url: str, *, state: str | None,
@@ -106,20 +103,10 @@ async def supervised_worker(settings: Settings, board: LeverBoard) -> str | None
                  and each.get("levers", {}).get("recycle", {}).get("supervised")), None)
 
 
-@asynccontextmanager
-async def _board(settings: Settings, engine: AsyncEngine) -> AsyncIterator[LeverBoard]:
-    hub = LiveHub.from_settings(settings, engine=engine,
-                                prefer_redis=flag_switches.live_over_redis)
-    try:
-        await hub.start()
-        board = LeverBoard(hub, [], role="cli")
-        await board.start()
-        try:
-            yield board
-        finally:
-            await board.close()
-    finally:
-        await hub.close()
+def _board(settings: Settings, engine: AsyncEngine
+           ) -> AbstractAsyncContextManager[LeverBoard]:
+    return opened_board(settings, engine, lambda hub: LeverBoard(
+        hub, [], role="cli", max_seconds=settings.levers_max_seconds))
 
 
 @asynccontextmanager

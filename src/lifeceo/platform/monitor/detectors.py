@@ -11,11 +11,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from lifeceo.platform.monitor import baseline, forecast
+import numpy as np
+
+from lifeceo.platform.monitor import baseline, changepoint, forecast
 from lifeceo.platform.monitor.signals import Point, Signals
 from lifeceo.settings import Settings
 
 ALL = "all"
+# Points that set the scale of a step search: fewer make any wobble a step.
+MIN_STEP_REFERENCE = 5
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,13 @@ class BurnRate:
                 found.append(Detection(
                     self.name, label, self.severity(label),
                     self.summary(label, short, burns),
-                    {"series": series, "points": evidence(long), "burn_rates": burns}))
+                    {"series": series, "points": evidence(long), "burn_rates": burns,
+                     **self.explained(long)}))
         return found
+
+    def explained(self, long: list[Point]) -> dict[str, Any]:
+        """Figures beside the burn rates that tell the reader what happened."""
+        return {}
 
 
 @dataclass(kw_only=True)
@@ -109,6 +118,22 @@ class SlowApiResponse(BurnRate):
 
     def severity(self, label: str) -> str:
         return "critical" if label == ALL else "warning"
+
+    def explained(self, long: list[Point]) -> dict[str, Any]:
+        """The step in the p95 series, if there is one ("p95 doubled after 14:02"): its first
+        point, and the medians before it and from it to now. The window's first half sets the
+        scale."""
+        points = [point for point in long if point.samples >= self.min_requests]
+        values = [point.value for point in points]
+        reference = len(points) // 2
+        found = reference >= MIN_STEP_REFERENCE and changepoint.page_hinkley(
+            values, reference=reference)
+        if not found:
+            return {}
+        after = float(np.median(values[found.onset:]))
+        return {"step": {"onset": points[found.onset].ts.isoformat(),
+                         "direction": found.direction, "before": found.before, "after": after,
+                         "ratio": after / found.before if found.before else None}}
 
     def summary(self, label: str, short: list[Point], burns: list[float]) -> str:
         worst = max(point.value for point in short)
@@ -182,7 +207,9 @@ class LowCacheHitRate:
                     f"{normal.median:.0%}",
                     {"series": "cache_hit_ratio", "points": evidence(points),
                      "baseline": {"median": normal.median, "scale": normal.scale,
-                                  "samples": normal.samples}}))
+                                  "samples": normal.samples},
+                     # Robust deviations of the window's ratio from normal.
+                     "score": normal.score(ratio)}))
         return found
 
 

@@ -215,17 +215,25 @@ def predicted(detection: Detection) -> dict[str, Any] | None:
 
 
 async def judge_predictions(session: AsyncSession, *, now: datetime) -> None:
-    """Each pending prediction against the points its series has had since it was made."""
-    for prediction in await repository.predictions(session, outcome="pending", limit=1000):
-        seen = await repository.points(session, name=prediction.series,
-                                       since=prediction.made_at, until=now)
+    """Each pending prediction against the points its series has had since it was made; each
+    series and label is read once, from its earliest pending prediction."""
+    pending = await repository.predictions(session, outcome="pending", limit=1000)
+    earliest: dict[tuple[str, str], datetime] = {}
+    for prediction in pending:
+        key = (prediction.series, prediction.label)
+        earliest[key] = min(earliest.get(key, prediction.made_at), prediction.made_at)
+    seen = {(series, label): (await repository.points(
+                session, name=series, label=label, since=since, until=now)).get(label, [])
+            for (series, label), since in earliest.items()}
+    for prediction in pending:
         outcome = forecast.judge(
             forecast.Crossing(seconds=prediction.seconds, earliest=prediction.earliest,
                               latest=prediction.latest),
             made_at=prediction.made_at.timestamp(), limit=prediction.limit_value,
             rising=prediction.rising, now=now.timestamp(),
             points=[(point.ts.timestamp(), point.value)
-                    for point in seen.get(prediction.label, [])])
+                    for point in seen[prediction.series, prediction.label]
+                    if point.ts > prediction.made_at])
         if outcome == "pending":
             continue
         await repository.judge(session, prediction.id, outcome=outcome, at=now)

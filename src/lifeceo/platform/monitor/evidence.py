@@ -2,7 +2,8 @@
 ran and what was logged in its window, so that the reader sees the whole story at once.
 
 Request profiles are the leader's own process's sample (each process keeps its own); statement
-statistics and log records are every process's."""
+statistics and log records are every process's. The statement statistics are pg_stat_statements'
+totals since the server's last reset, not the window's: their key says so."""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,8 +18,7 @@ from lifeceo.platform.observability.profiles import PROFILES
 
 log = structlog.get_logger(__name__)
 # Detectors whose problem is made of SQL: their evidence names the statements.
-ABOUT_STATEMENTS = frozenset({"slow_api_response", "error_burst", "event_loop_blocked",
-                              "database_connection_slow", "slow_query", "n_plus_one"})
+ABOUT_STATEMENTS = frozenset({"slow_api_response", "error_burst", "event_loop_blocked"})
 
 
 def repeated_statements(*, since: datetime, limit: int) -> list[dict[str, Any]]:
@@ -49,7 +49,7 @@ async def snapshot(detection: Detection, *, session: AsyncSession, engine: Async
                    now: datetime, window: timedelta, max_log_records: int,
                    max_statements: int) -> dict[str, Any]:
     """The detector's evidence with the window's warnings and errors and, for problems made of
-    SQL, the repeated and busiest statements."""
+    SQL, the window's repeated statements and the busiest since the statistics' reset."""
     since = now - window
     found: dict[str, Any] = {"detector": detection.evidence,
                              "window": {"from": since.isoformat(), "to": now.isoformat()}}
@@ -58,5 +58,6 @@ async def snapshot(detection: Detection, *, session: AsyncSession, engine: Async
     found["log_records"] = [record.model_dump(mode="json") for record in records]
     if detection.detector in ABOUT_STATEMENTS and max_statements:
         found["repeated_statements"] = repeated_statements(since=since, limit=max_statements)
-        found["busiest_statements"] = await busiest_statements(engine, limit=max_statements)
+        found["statements_since_reset"] = await busiest_statements(engine,
+                                                                   limit=max_statements)
     return found

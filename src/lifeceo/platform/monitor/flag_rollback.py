@@ -17,7 +17,6 @@ from lifeceo.platform.flags import repository as flag_repository
 from lifeceo.platform.flags.schemas import FlagUpdate
 from lifeceo.platform.flags.service import flag_service
 from lifeceo.platform.levers.board import Lever, Setting
-from lifeceo.platform.monitor import repository
 from lifeceo.platform.monitor.detectors import Detection
 from lifeceo.platform.monitor.incidents import Known
 
@@ -46,7 +45,7 @@ class FlagRollback:
 
     async def roll_back(self, key: str, audit_id: int) -> None:
         async with self._sessionmaker() as session, session.begin():
-            change = await repository.flag_audit_entry(session, audit_id)
+            change = await flag_repository.audit_entry(session, audit_id)
             if change is None or change.flag_key != key or change.before is None:
                 raise NotFound(f"No change {audit_id} of flag {key!r} to roll back.")
             await self._revert(session, key, to=change.before, expected=change.after,
@@ -54,7 +53,7 @@ class FlagRollback:
 
     async def restore(self, key: str) -> None:
         async with self._sessionmaker() as session, session.begin():
-            rollback = await repository.last_flag_change(session, key, actor=self._actor,
+            rollback = await flag_repository.last_change(session, key, actor=self._actor,
                                                          action=ROLLBACK)
             if rollback is None:
                 raise NotFound(f"The monitor rolled back no change of flag {key!r}.")
@@ -104,8 +103,8 @@ async def with_suspect(session: AsyncSession, detection: Detection, known: Known
     its evidence (rollback_flag's target), if there was one."""
     if detection.detector != "error_burst" or known.opened_at is None:
         return detection
-    change = await repository.flag_change_before(session, until=known.opened_at, within=within,
-                                                 action="update")
+    change = await flag_repository.change_before(
+        session, until=known.opened_at, within=within, action="update")
     if change is None:
         return detection
     return Detection(detection.detector, detection.label, detection.severity,

@@ -26,9 +26,6 @@ class Trend:
     error: float
     step_seconds: float
 
-    def at(self, seconds: float) -> float:
-        return self.level + self.slope * seconds / self.step_seconds
-
 
 @dataclass(frozen=True, slots=True)
 class Crossing:

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from lifeceo.platform.db.lease import Lease
 from lifeceo.platform.monitor import actions as action_set
 from lifeceo.platform.monitor import detectors as detector_set
 from lifeceo.platform.monitor.actions import MONITOR_ACTOR, Levers
 from lifeceo.platform.monitor.detectors import Detector
-from lifeceo.platform.monitor.evaluation import DetectorState, Outcome, evaluate
+from lifeceo.platform.monitor.evaluation import Outcome, evaluate
 from lifeceo.platform.monitor.flag_rollback import FlagRollback, WithFlagRollback
-from lifeceo.platform.monitor.lease import Lease
 from lifeceo.platform.observability import metrics
 from lifeceo.settings import Settings
 
@@ -56,10 +56,10 @@ class Monitor:
         self._paused = paused
         self.process = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease = Lease(settings, lock_id=LEADER_LOCK_ID, name="monitor",
+                           application_name="lifeceo-monitor-leader",
                            ping_seconds=self.interval_seconds, lease_pings=LEASE_INTERVALS)
         # The leader's last evaluation, in memory (monitor_detectors has it for the others).
         self.last: Outcome | None = None
-        self.states: dict[str, DetectorState] = {}
         self._failing: set[str] = set()
         self._task: asyncio.Task | None = None
 
@@ -128,5 +128,4 @@ class Monitor:
         metrics.monitor_evaluations.labels("ok").inc()
         metrics.monitor_evaluation_duration.observe(time.perf_counter() - started)
         self.last = outcome
-        self.states = {state.name: state for state in outcome.states}
         return outcome

@@ -33,9 +33,12 @@ class MonitorIncident(IdMixin, Base):
         # At most one unresolved incident per fingerprint, even with two leaders for a moment.
         Index("uq_monitor_incidents_fingerprint_unresolved", "fingerprint", unique=True,
               postgresql_where=text("state <> 'resolved'")),
-        # Newest first, keyset pages on (opened_at, id), and the cooldown's last resolution.
+        # Newest first, keyset pages on (opened_at, id), the state's counts and filter.
         Index("ix_monitor_incidents_opened_at_id", "opened_at", "id"),
         Index("ix_monitor_incidents_state", "state"),
+        # The cooldown's last resolutions (repository.resolved_since) and the retention's delete.
+        Index("ix_monitor_incidents_resolved_at", "resolved_at",
+              postgresql_where=text("state = 'resolved'")),
     )
 
     fingerprint: Mapped[str] = mapped_column(String(FINGERPRINT_CHARS))

@@ -5,14 +5,14 @@ only if what it tells of was committed, and a slow receiver is the queue's probl
 evaluation's."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeceo.platform.monitor.models import MonitorIncident
 from lifeceo.platform.monitor.schemas import Incident
-from lifeceo.platform.queue import enqueue
+from lifeceo.platform.queue import enqueue_many
 from lifeceo.settings import Settings
 
 OPENED, REOPENED, MITIGATED, ESCALATED, RESOLVED = (
@@ -40,18 +40,17 @@ async def send(session: AsyncSession, notices: list[Notice], *, settings: Settin
         settings.monitor_alert_emails)
     if not notices or not (urls or addresses):
         return 0
-    written = 0
+    payloads = []
     for notice in notices:
         row = await session.get(MonitorIncident, notice.incident_id, populate_existing=True)
-        payload = {"event": notice.event, "at": now.isoformat(),
-                   "incident": Incident.model_validate(row).model_dump(mode="json"),
-                   "detail": notice.detail}
-        # Due now, never inline (which the bullmq-jobs flag selects while it is off): the
-        # evaluation's commit must not wait for a receiver's answer or its retries.
-        due = datetime.now(UTC)
-        for url in urls:
-            await enqueue(session, WEBHOOK_JOB, url=url, payload=payload, schedule_at=due)
-        for address in addresses:
-            await enqueue(session, EMAIL_JOB, to=address, payload=payload, schedule_at=due)
-        written += len(urls) + len(addresses)
-    return written
+        payloads.append({"event": notice.event, "at": now.isoformat(),
+                         "incident": Incident.model_validate(row).model_dump(mode="json"),
+                         "detail": notice.detail})
+    # Never inline (which the bullmq-jobs flag selects while it is off): the evaluation's
+    # commit must not wait for a receiver's answer or its retries.
+    await enqueue_many(session, WEBHOOK_JOB, [
+        {"url": url, "payload": payload} for payload in payloads for url in urls], inline=False)
+    await enqueue_many(session, EMAIL_JOB, [
+        {"to": address, "payload": payload} for payload in payloads for address in addresses],
+        inline=False)
+    return len(payloads) * (len(urls) + len(addresses))

@@ -14,6 +14,9 @@ from enum import StrEnum
 
 from lifeceo.platform.monitor.detectors import Detection
 
+# The caps count the last hour (max_per_hour).
+HOUR_SECONDS = 3600.0
+
 
 class Risk(StrEnum):
     LOW = "low"    # automatic: bounded, expiring, harmless if wrong (warm a cache, shed a class)
@@ -123,7 +126,8 @@ class Policy:
         if any(attempt.fingerprint == detection.fingerprint
                and now - attempt.proposed_at < action.cooldown_seconds for attempt in mine):
             return False
-        return sum(now - attempt.proposed_at < 3600 for attempt in mine) < action.max_per_hour
+        last_hour = sum(now - attempt.proposed_at < HOUR_SECONDS for attempt in mine)
+        return last_hour < action.max_per_hour
 
     def _action(self, name: str) -> Action:
         return next(action for action in self.actions if action.name == name)

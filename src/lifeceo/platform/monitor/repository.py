@@ -1,13 +1,12 @@
 """All SQL of the monitor."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, tuple_, update
+from sqlalchemy import case, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeceo.platform.flags.models import FlagAudit
 from lifeceo.platform.monitor.incidents import RESOLVED, Known
 from lifeceo.platform.monitor.models import (
     MonitorAction,
@@ -20,13 +19,17 @@ from lifeceo.platform.monitor.signals import Point
 from lifeceo.platform.observability.history_models import MetricsSample
 
 
-async def points(session: AsyncSession, *, name: str, since: datetime,
-                 until: datetime) -> dict[str, list[Point]]:
-    """One series' points after `since` up to `until`, oldest first, by label."""
-    rows = await session.execute(
+async def points(session: AsyncSession, *, name: str, since: datetime, until: datetime,
+                 label: str | None = None) -> dict[str, list[Point]]:
+    """One series' points after `since` up to `until`, oldest first, by label (only `label`'s,
+    if given)."""
+    query = (
         select(MetricsSample.label, MetricsSample.ts, MetricsSample.value, MetricsSample.samples)
         .where(MetricsSample.name == name, MetricsSample.ts > since, MetricsSample.ts <= until)
         .order_by(MetricsSample.label, MetricsSample.ts))
+    if label is not None:
+        query = query.where(MetricsSample.label == label)
+    rows = await session.execute(query)
     found: dict[str, list[Point]] = {}
     for label, ts, value, samples in rows:
         found.setdefault(label, []).append(Point(ts, value, samples))
@@ -190,23 +193,12 @@ async def action(session: AsyncSession, action_id: int) -> MonitorAction | None:
                                 .with_for_update())
 
 
-async def flag_change_before(session: AsyncSession, *, until: datetime, within: timedelta,
-                             action: str) -> FlagAudit | None:
-    """The last flag change of kind `action` in the `within` up to `until`."""
-    return await session.scalar(
-        select(FlagAudit)
-        .where(FlagAudit.action == action, FlagAudit.before.is_not(None),
-               FlagAudit.changed_at > until - within, FlagAudit.changed_at <= until)
-        .order_by(FlagAudit.changed_at.desc(), FlagAudit.id.desc()).limit(1))
-
-
-async def flag_audit_entry(session: AsyncSession, audit_id: int) -> FlagAudit | None:
-    return await session.get(FlagAudit, audit_id)
-
-
-async def last_flag_change(session: AsyncSession, key: str, *, actor: str,
-                           action: str) -> FlagAudit | None:
-    return await session.scalar(
-        select(FlagAudit)
-        .where(FlagAudit.flag_key == key, FlagAudit.actor == actor, FlagAudit.action == action)
-        .order_by(FlagAudit.id.desc()).limit(1))
+async def expire(session: AsyncSession, *, before: datetime) -> dict[str, int]:
+    """Delete incidents resolved before `before` (their timelines, predictions and actions go
+    with them) and the actions of other incidents settled before it; the rows deleted."""
+    incidents = await session.execute(
+        delete(MonitorIncident)
+        .where(MonitorIncident.state == RESOLVED, MonitorIncident.resolved_at < before))
+    actions = await session.execute(
+        delete(MonitorAction).where(MonitorAction.settled_at < before))
+    return {"incidents": incidents.rowcount, "actions": actions.rowcount}

@@ -5,11 +5,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-IncidentState = Literal["open", "mitigated", "resolved"]
+from lifeceo.platform.monitor.incidents import STATES
+from lifeceo.platform.monitor.remediation import Outcome
+
+# The words themselves live beside the rules that use them.
+IncidentState = Literal[STATES]
+ActionOutcome = Literal[tuple(outcome.value for outcome in Outcome)]
 PredictionOutcome = Literal["pending", "hit", "miss"]
-# remediation.Outcome.
-ActionOutcome = Literal["awaiting_approval", "rejected", "dry_run", "verifying", "mitigated",
-                        "undone", "failed"]
 # A rejection's reason, kept with the action: a sentence, not a report.
 MAX_NOTE_CHARS = 500
 

@@ -24,7 +24,6 @@ from lifeceo.platform.monitor.schemas import (
     PredictionReport,
     TimelineEntry,
 )
-from lifeceo.platform.observability import metrics
 from lifeceo.settings import Settings
 
 # Predictions listed at once; the hit rate counts all of them.
@@ -122,14 +121,16 @@ class MonitorService:
                           "note": str(exc)}
             else:
                 values = {"outcome": Outcome.VERIFYING.value, "applied_at": now}
-        return await self._decided(session, row, actor=actor, now=now, **values)
+        await acting.decide(session, row, at=now, actor=actor, **values)
+        return MonitorActionReport.model_validate(row)
 
     async def reject(self, *, session: AsyncSession, action_id: int, actor: str,
                      note: str) -> MonitorActionReport:
         row = await self._awaiting(session, action_id)
         now = datetime.now(UTC)
-        return await self._decided(session, row, actor=actor, now=now,
-                                   outcome=Outcome.REJECTED.value, settled_at=now, note=note)
+        await acting.decide(session, row, at=now, actor=actor, outcome=Outcome.REJECTED.value,
+                            settled_at=now, note=note)
+        return MonitorActionReport.model_validate(row)
 
     async def _awaiting(self, session: AsyncSession, action_id: int) -> MonitorAction:
         row = await repository.action(session, action_id)
@@ -138,17 +139,6 @@ class MonitorService:
         if row.outcome != Outcome.AWAITING_APPROVAL:
             raise Conflict(f"Action {action_id} is {row.outcome}, not awaiting approval.")
         return row
-
-    async def _decided(self, session: AsyncSession, row: MonitorAction, *, actor: str, now: datetime,
-                       **values) -> MonitorActionReport:
-        values["actor"] = actor
-        await repository.update_action(session, row.id, **values)
-        for name, value in values.items():
-            setattr(row, name, value)
-        await repository.add_timeline(session, row.incident_id, at=now, kind="action",
-                                      detail=acting.timeline_detail(row))
-        metrics.monitor_actions.labels(row.action, row.outcome).inc()
-        return MonitorActionReport.model_validate(row)
 
 
 monitor_service = MonitorService()

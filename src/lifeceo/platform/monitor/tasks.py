@@ -1,16 +1,24 @@
-"""Jobs that deliver the monitor's notices (lifeceo.platform.monitor.notify): a signed JSON POST
-to a webhook, a text+HTML message to an alert address."""
+"""Jobs of the monitor: delivering its notices (lifeceo.platform.monitor.notify), a signed JSON
+POST to a webhook, a text+HTML message to an alert address; and deleting what is past its
+retention."""
 
 import hashlib
 import hmac
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import orjson
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeceo.platform.mail import Templates, compose, mailer_for, stable_message_id
+from lifeceo.platform.monitor import repository
 from lifeceo.platform.monitor.notify import EMAIL_JOB, WEBHOOK_JOB
 from lifeceo.platform.queue import JobContext, PermanentFailure, job
+from lifeceo.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 templates = Templates(Path(__file__).parent / "templates")
 # GitHub's convention: "sha256=" and the hex HMAC of the exact body under the shared secret.
@@ -64,3 +72,15 @@ async def send_alert(ctx: JobContext, *, to: str, payload: dict) -> None:
         text=text, html=html,
         message_id=stable_message_id([to, delivery_id(payload)], sender=settings.mail_from))
     await mailer_for(settings).send(message)
+
+
+@job("monitor-expire", queue="data-sync")
+async def monitor_expire(ctx: JobContext) -> None:
+    async with ctx.transaction() as session:
+        deleted = await expire(session, settings=ctx.settings, now=datetime.now(UTC))
+    log.info("old monitor incidents and actions deleted", **deleted)
+
+
+async def expire(session: AsyncSession, *, settings: Settings, now: datetime) -> dict[str, int]:
+    return await repository.expire(
+        session, before=now - timedelta(days=settings.monitor_retention_days))

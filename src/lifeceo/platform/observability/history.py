@@ -4,13 +4,13 @@ counts as one row; half an interval later, the one process holding the leader lo
 the staged rows of the completed intervals into the series (lifeceo.platform.observability.
 history_series) and deletes them.
 
-Leadership is a session advisory lock on a connection of its own. The lock connection runs
-with idle_session_timeout at a few intervals and is pinged every interval, so a leader that
-hangs or whose node vanishes loses the lock within that time instead of the hours TCP takes to
-notice; any process then takes over at its next tick, and aggregates what was staged meanwhile.
-Two leaders for a moment (the old one has not noticed yet) cannot double count: the staged rows
-are locked while aggregated and deleted in the same transaction, and an interval's samples are
-written once (their key)."""
+Leadership is a session advisory lock on a connection of its own (lifeceo.platform.db.lease),
+which runs with idle_session_timeout at a few intervals and is pinged every interval, so a
+leader that hangs or whose node vanishes loses the lock within that time instead of the hours
+TCP takes to notice; any process then takes over at its next tick, and aggregates what was
+staged meanwhile. Two leaders for a moment (the old one has not noticed yet) cannot double
+count: the staged rows are locked while aggregated and deleted in the same transaction, and an
+interval's samples are written once (their key)."""
 
 import asyncio
 import math
@@ -22,11 +22,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import psutil
-import psycopg
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lifeceo.platform.cache.stats import CacheStats
+from lifeceo.platform.db.lease import Lease
 from lifeceo.platform.observability import history_repository as repository
 from lifeceo.platform.observability.history_aggregate import (
     QueueReading,
@@ -34,7 +34,6 @@ from lifeceo.platform.observability.history_aggregate import (
     queue_points,
 )
 from lifeceo.platform.observability.window import RequestWindow, default_window, delta
-from lifeceo.platform.pubsub.postgres import libpq_conninfo
 from lifeceo.platform.queue import QUEUES
 from lifeceo.platform.queue import repository as queue_repository
 from lifeceo.settings import Settings
@@ -46,12 +45,6 @@ LEADER_LOCK_ID = 0x11FEC2
 PROBE_SECONDS = 0.5
 # The lock session dies after this many intervals without a ping.
 LEASE_INTERVALS = 3
-
-
-def lock_url(settings: Settings) -> str:
-    """A libpq URL to PostgreSQL itself: a session lock cannot live behind PgBouncer in
-    transaction mode, which is what the LISTEN URL is for."""
-    return libpq_conninfo(settings.database_listen_url or settings.database_url)
 
 
 class HistorySampler:
@@ -71,19 +64,11 @@ class HistorySampler:
         self._window = window or default_window()
         self._cache_stats = cache_stats
         self._clock = clock
-        self._lock_url = lock_url(settings)
-        behind_pgbouncer = settings.database_pgbouncer and not settings.database_listen_url
-        if behind_pgbouncer:
-            log.warning("metrics history leader lock behind PgBouncer: set "
-                        "LIFECEO_DATABASE_LISTEN_URL to PostgreSQL itself")
-        # PgBouncer refuses startup options; PostgreSQL ends a session idle this long.
-        self._lock_options = None if behind_pgbouncer else (
-            f"-c idle_session_timeout="
-            f"{math.ceil(LEASE_INTERVALS * self.interval_seconds * 1000)}")
+        self.lease = Lease(settings, lock_id=LEADER_LOCK_ID, name="metrics history",
+                           application_name="lifeceo-metrics-leader",
+                           ping_seconds=self.interval_seconds, lease_pings=LEASE_INTERVALS)
         self._os_process = psutil.Process()
         self.process = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._lock_conn: psycopg.AsyncConnection | None = None
-        self.is_leader = False
         self._before = self._window.totals()
         self._cache_before = self._cache_totals()
         self._reset_probes()
@@ -108,16 +93,13 @@ class HistorySampler:
         await self.flush(interval_start=self._interval_of(self._clock()))
         await self.resign()
 
+    @property
+    def is_leader(self) -> bool:
+        return self.lease.held
+
     async def resign(self) -> None:
         """Release the leader lock and close its connection."""
-        if self.is_leader and self._lock_conn is not None:
-            try:
-                # Released now: the session itself ends a moment after the connection closes,
-                # and another process must not find the lock still held at its next try.
-                await self._lock_conn.execute("SELECT pg_advisory_unlock(%s)", (LEADER_LOCK_ID,))
-            except Exception:  # noqa: BLE001, S110 - a broken session holds nothing any more
-                pass
-        await self._drop_lock_connection()
+        await self.lease.release()
 
     def _interval_of(self, now: float) -> float:
         return math.floor(now / self.interval_seconds) * self.interval_seconds
@@ -203,8 +185,11 @@ class HistorySampler:
     async def lead(self, *, until: float) -> bool:
         """If this process is (or becomes) the leader, aggregate the staged intervals that
         started before `until`; returns whether it led."""
-        if not await self._hold_lock():
+        was_leader = self.is_leader
+        if not await self.lease.hold():
             return False
+        if not was_leader:
+            log.info("metrics history leader", process=self.process)
         try:
             async with self._sessionmaker() as session, session.begin():
                 await self._aggregate(session, until=until)
@@ -247,46 +232,6 @@ class HistorySampler:
             await repository.write_histograms(session, ts=ts, histograms=histograms)
         if rows:
             await repository.delete_staged(session, [row.id for row in rows])
-
-    async def _hold_lock(self) -> bool:
-        """Whether this process holds the leader lock, checked on the live connection; a broken
-        connection (which took the lock with it, if held) is replaced and the lock tried again."""
-        for attempt in range(2):
-            try:
-                # A partitioned network would hang the call until TCP gives up: hours.
-                async with asyncio.timeout(self.interval_seconds):
-                    held = await self._try_lock()
-                break
-            except Exception as exc:  # noqa: BLE001 - the session is gone, and its lock with it
-                if self.is_leader:
-                    log.warning("metrics history leadership lost", process=self.process,
-                                error=str(exc) or type(exc).__name__)
-                await self._drop_lock_connection()
-                if attempt:
-                    return False
-        if held and not self.is_leader:
-            log.info("metrics history leader", process=self.process)
-        self.is_leader = held
-        return held
-
-    async def _try_lock(self) -> bool:
-        if self._lock_conn is None or self._lock_conn.closed:
-            self._lock_conn = await psycopg.AsyncConnection.connect(
-                self._lock_url, autocommit=True, application_name="lifeceo-metrics-leader",
-                **({"options": self._lock_options} if self._lock_options else {}))
-        # The leader pings (which keeps its session alive); the others try for the lock.
-        cursor = await self._lock_conn.execute(
-            "SELECT CASE WHEN %(held)s THEN true ELSE pg_try_advisory_lock(%(id)s) END",
-            {"held": self.is_leader, "id": LEADER_LOCK_ID})
-        return bool((await cursor.fetchone())[0])
-
-    async def _drop_lock_connection(self) -> None:
-        conn, self._lock_conn, self.is_leader = self._lock_conn, None, False
-        if conn is not None:
-            try:
-                await conn.close()
-            except Exception:  # noqa: BLE001, S110 - already broken
-                pass
 
     def _failed(self, what: str, exc: Exception) -> None:
         if what not in self._failing:

@@ -31,10 +31,6 @@ class ShipQueue:
     def __len__(self) -> int:
         return len(self._records)
 
-    @property
-    def accepting(self) -> bool:
-        return self._opened > 0
-
     def open(self, *, max_records: int, level: str) -> None:
         with self._lock:
             self._opened += 1

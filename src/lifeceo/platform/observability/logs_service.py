@@ -25,8 +25,8 @@ class LogService:
         after `since` and before `until` (UTC if no zone), of one node."""
         rows = await repository.records(
             session, request_id=request_id, trace_id=trace_id,
-            levels=LEVELS[LEVELS.index(level):] if level else None, since=_aware(since),
-            until=_aware(until), node=node, before=before, limit=limit)
+            levels=LEVELS[LEVELS.index(level):] if level else None, since=assume_utc(since),
+            until=assume_utc(until), node=node, before=before, limit=limit)
         return [LogRecord.model_validate(row) for row in rows]
 
     async def page(self, *, sessionmaker: async_sessionmaker[AsyncSession],
@@ -35,7 +35,7 @@ class LogService:
                    until: datetime | None, node: str | None, cursor: str | None,
                    limit: int) -> RecentLogsPage:
         before = decode_cursor(cursor) if cursor else None
-        since, until = _aware(since), _aware(until)
+        since, until = assume_utc(since), assume_utc(until)
         degraded = None
         if scope == "all":
             # This process's last second of records first: what the asker just saw go wrong.
@@ -73,7 +73,7 @@ class LogService:
                               capacity=RECENT_LOGS.capacity, held=len(RECENT_LOGS))
 
 
-def _aware(moment: datetime | None) -> datetime | None:
+def assume_utc(moment: datetime | None) -> datetime | None:
     """A time without a zone is taken as UTC."""
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 

@@ -27,7 +27,7 @@ from lifeceo.platform.db.errors import database_unavailable
 from lifeceo.platform.observability import logs_models as columns
 from lifeceo.platform.observability import logs_repository as repository
 from lifeceo.platform.observability import metrics
-from lifeceo.platform.observability.logs_queue import SHIP_QUEUE, ShipQueue, shipping
+from lifeceo.platform.observability.logs_queue import SHIP_QUEUE, shipping
 from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -44,9 +44,9 @@ class LogShipper:
     `LogShipper.start` and stopped with `close`, which writes what is left."""
 
     def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], *,
-                 role: str, queue: ShipQueue = SHIP_QUEUE) -> None:
+                 role: str) -> None:
         self.role = role[:columns.ROLE_CHARS]
-        self.queue = queue
+        self.queue = SHIP_QUEUE
         self._sessionmaker = sessionmaker
         self._interval_seconds = settings.log_ship_interval_seconds
         self._batch_records = settings.log_ship_batch_max_records
@@ -58,18 +58,18 @@ class LogShipper:
         self._outage_since: float | None = None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
-        self.shipped = 0
         # The queue's drops already counted in lifeceo_log_records_dropped_total.
-        self._published_full = queue.dropped
+        self._published_full = SHIP_QUEUE.dropped
 
     @classmethod
     def start(cls, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], *,
-              role: str, queue: ShipQueue = SHIP_QUEUE) -> "LogShipper | None":
+              role: str) -> "LogShipper | None":
         """A shipper flushing every interval in the running loop; None when shipping is off."""
         if not settings.log_ship_enabled:
             return None
-        shipper = cls(settings, sessionmaker, role=role, queue=queue)
-        queue.open(max_records=settings.log_ship_queue_max_records, level=settings.log_ship_level)
+        shipper = cls(settings, sessionmaker, role=role)
+        SHIP_QUEUE.open(max_records=settings.log_ship_queue_max_records,
+                        level=settings.log_ship_level)
         shipper._task = asyncio.get_running_loop().create_task(shipper._flush_periodically(),
                                                                name="log shipper")
         return shipper
@@ -117,7 +117,6 @@ class LogShipper:
         finally:
             shipping.reset(token)
             self._publish(written)
-        self.shipped += written
         if recovered:  # outside the guard: the gap itself is worth a line in log_records
             log.warning("log records shipped again", dropped=self.queue.dropped)
         return written

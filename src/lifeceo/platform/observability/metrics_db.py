@@ -1,4 +1,5 @@
-"""SQL metrics from SQLAlchemy engine events, and the pool's figures."""
+"""SQL timing from SQLAlchemy engine events, for the metrics and the request profiles, and the
+pool's figures."""
 
 import time
 from typing import Any
@@ -7,6 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lifeceo.platform.observability import metrics
+from lifeceo.platform.observability.profiles import current_profile
 
 KINDS = ("select", "insert", "update", "delete")
 # Statements are a bounded set of compiled strings, so their kinds are remembered; the bound is
@@ -53,35 +55,53 @@ def _main_statement_kind(statement: str) -> str:
     return "select"
 
 
-def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-            executemany: bool) -> None:
-    if context is not None:
-        setattr(context, _STARTED, time.perf_counter())
+class StatementTimer:
+    """Times each statement once (one listener pair, and handle_error for those that raise) for
+    the SQL histogram, the current request's profile, or both: whichever of
+    LIFECEO_METRICS_ENABLED and LIFECEO_PROFILES_ENABLED is on."""
+
+    def __init__(self, *, histogram: bool, profiles: bool) -> None:
+        self.histogram = histogram
+        self.profiles = profiles
+
+    def before(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        if context is None:
+            return
+        # Without the histogram only a request's statements are timed: jobs' are not profiled.
+        if self.histogram or (self.profiles and current_profile() is not None):
+            setattr(context, _STARTED, time.perf_counter())
+
+    def after(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+              executemany: bool) -> None:
+        started = getattr(context, _STARTED, None)
+        if started is not None:
+            self._record(statement, time.perf_counter() - started, failed=False)
+
+    def error(self, exception_context: Any) -> None:
+        started = getattr(exception_context.execution_context, _STARTED, None)
+        if started is not None and exception_context.statement is not None:
+            self._record(exception_context.statement, time.perf_counter() - started, failed=True)
+
+    def _record(self, statement: str, seconds: float, *, failed: bool) -> None:
+        if self.histogram:
+            kind = statement_kind(statement)
+            metrics.db_queries.labels(kind).observe(seconds)
+            if failed:
+                metrics.db_query_errors.labels(kind).inc()
+        if self.profiles:
+            profile = current_profile()
+            if profile is not None:
+                profile.add(statement, seconds)
 
 
-def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-           executemany: bool) -> None:
-    started = getattr(context, _STARTED, None)
-    if started is not None:
-        metrics.db_queries.labels(statement_kind(statement)).observe(time.perf_counter() - started)
-
-
-def _error(exception_context: Any) -> None:
-    context = exception_context.execution_context
-    started = getattr(context, _STARTED, None)
-    if started is None or exception_context.statement is None:
-        return
-    kind = statement_kind(exception_context.statement)
-    metrics.db_queries.labels(kind).observe(time.perf_counter() - started)
-    metrics.db_query_errors.labels(kind).inc()
-
-
-def instrument_engine(engine: AsyncEngine) -> None:
+def instrument_engine(engine: AsyncEngine, *, histogram: bool, profiles: bool) -> None:
     """Time every statement the engine runs (all its connections, the pool's included)."""
+    timer = StatementTimer(histogram=histogram, profiles=profiles)
     sync_engine = engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", _before)
-    event.listen(sync_engine, "after_cursor_execute", _after)
-    event.listen(sync_engine, "handle_error", _error)
+    event.listen(sync_engine, "before_cursor_execute", timer.before)
+    event.listen(sync_engine, "after_cursor_execute", timer.after)
+    event.listen(sync_engine, "handle_error", timer.error)
 
 
 def _waiting(pool: Any) -> int:

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lifeceo.platform.observability.logging import trace_ids
@@ -31,12 +29,11 @@ MAX_STATEMENTS_PER_PROFILE = 256
 # Sentry's N+1 rule: one fingerprint repeated at least 5 times, together at least 50 ms.
 N_PLUS_ONE_MIN_COUNT = 5
 N_PLUS_ONE_MIN_TOTAL_MS = 50.0
-_STARTED = "_lifeceo_profile_started"
 Order = Literal["newest", "slowest"]
 
 
 @dataclass(frozen=True, slots=True)
-class StatementStats:
+class FingerprintStats:
     """One fingerprint's statements in one request."""
 
     fingerprint: str
@@ -63,7 +60,7 @@ class RequestProfile:
         self.statements: dict[str, list[Any]] = {}
         self.dropped_statements = 0
         self.open = True
-        self._grouped: list[StatementStats] | None = None
+        self._grouped: list[FingerprintStats] | None = None
 
     @property
     def started_at(self) -> datetime:
@@ -89,7 +86,7 @@ class RequestProfile:
         if seconds > entry[2]:
             entry[2] = seconds
 
-    def by_fingerprint(self) -> list[StatementStats]:
+    def by_fingerprint(self) -> list[FingerprintStats]:
         """Statements grouped by fingerprint, most total time first: "the same SELECT 40 times"."""
         if self._grouped is not None and not self.open:
             return self._grouped
@@ -99,7 +96,7 @@ class RequestProfile:
             group[0] += count
             group[1] += total
             group[2] = max(group[2], longest)
-        grouped = sorted((StatementStats(text, count, round(total * 1000, 3),
+        grouped = sorted((FingerprintStats(text, count, round(total * 1000, 3),
                                          round(longest * 1000, 3))
                           for text, (count, total, longest) in groups.items()),
                          key=lambda stats: stats.total_ms, reverse=True)
@@ -108,7 +105,7 @@ class RequestProfile:
 
 
 def repeated_fingerprints(profile: RequestProfile, *, min_count: int = N_PLUS_ONE_MIN_COUNT,
-                          min_total_ms: float = N_PLUS_ONE_MIN_TOTAL_MS) -> list[StatementStats]:
+                          min_total_ms: float = N_PLUS_ONE_MIN_TOTAL_MS) -> list[FingerprintStats]:
     """The fingerprints a request repeated at least `min_count` times for `min_total_ms`."""
     return [stats for stats in profile.by_fingerprint()
             if stats.count >= min_count and stats.total_ms >= min_total_ms]
@@ -207,15 +204,16 @@ class ProfileStore:
                method: str | None = None, min_duration_ms: float | None = None,
                order: Order = "newest", limit: int = 100) -> list[RequestProfile]:
         """The kept profiles that match, newest or slowest first."""
-        after = since.timestamp() if since is not None else None
-        found = [profile for profile in self._profiles()
-                 if (after is None or profile.started > after)
-                 and (route is None or profile.route == route)
-                 and (method is None or profile.method == method)
-                 and (min_duration_ms is None or profile.duration_ms >= min_duration_ms)]
-        found.sort(key=(lambda p: p.started) if order == "newest" else (lambda p: p.duration_ms),
-                   reverse=True)
-        return found[:limit]
+        return _matching(self._profiles(), since=since, route=route, method=method,
+                         min_duration_ms=min_duration_ms, order=order, limit=limit)
+
+    def recent_and_held(self, *, since: datetime | None = None, route: str | None = None,
+                        min_duration_ms: float | None = None, order: Order = "newest",
+                        limit: int = 100) -> tuple[list[RequestProfile], int]:
+        """`recent`, and how many profiles are held, from one walk of the sample."""
+        held = self._profiles()
+        return _matching(held, since=since, route=route, method=None,
+                         min_duration_ms=min_duration_ms, order=order, limit=limit), len(held)
 
     def find(self, request_id: str) -> RequestProfile | None:
         """The newest kept profile of that request id (a caller may send the same one twice)."""
@@ -225,7 +223,7 @@ class ProfileStore:
     def repeated_statements(self, *, min_count: int = N_PLUS_ONE_MIN_COUNT,
                             min_total_ms: float = N_PLUS_ONE_MIN_TOTAL_MS,
                             since: datetime | None = None,
-                            ) -> list[tuple[RequestProfile, list[StatementStats]]]:
+                            ) -> list[tuple[RequestProfile, list[FingerprintStats]]]:
         """Kept requests that repeated a fingerprint (Sentry's N+1 rule), newest first."""
         found = []
         for profile in self.recent(since=since, limit=self.capacity):
@@ -236,34 +234,31 @@ class ProfileStore:
         return found
 
 
+def _matching(profiles: list[RequestProfile], *, since: datetime | None, route: str | None,
+              method: str | None, min_duration_ms: float | None, order: Order,
+              limit: int) -> list[RequestProfile]:
+    after = since.timestamp() if since is not None else None
+    found = [profile for profile in profiles
+             if (after is None or profile.started > after)
+             and (route is None or profile.route == route)
+             and (method is None or profile.method == method)
+             and (min_duration_ms is None or profile.duration_ms >= min_duration_ms)]
+    found.sort(key=(lambda p: p.started) if order == "newest" else (lambda p: p.duration_ms),
+               reverse=True)
+    return found[:limit]
+
+
 PROFILES = ProfileStore()
 # The profile of the request this code runs for; None in jobs, the lifespan's tasks, and once
 # the response is sent (background tasks, tasks the request started).
 _current: ContextVar[RequestProfile | None] = ContextVar("lifeceo_profile", default=None)
 
 
-def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-            executemany: bool) -> None:
-    if context is not None and _current.get() is not None:
-        setattr(context, _STARTED, time.perf_counter())
-
-
-def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-           executemany: bool) -> None:
+def current_profile() -> RequestProfile | None:
+    """The profile of the request this code runs for while it is open: where its statements go
+    (metrics_db.StatementTimer times them)."""
     profile = _current.get()
-    if profile is None or not profile.open:
-        return
-    started = getattr(context, _STARTED, None)
-    if started is not None:
-        profile.add(statement, time.perf_counter() - started)
-
-
-def instrument_engine(engine: AsyncEngine) -> None:
-    """Count the statements `engine` runs into the current request's profile."""
-    sync_engine = engine.sync_engine
-    if not event.contains(sync_engine, "after_cursor_execute", _after):
-        event.listen(sync_engine, "before_cursor_execute", _before)
-        event.listen(sync_engine, "after_cursor_execute", _after)
+    return profile if profile is not None and profile.open else None
 
 
 class ProfileMiddleware:
@@ -271,9 +266,8 @@ class ProfileMiddleware:
     Outside the request context (it reads the request id bound there) and the error reporting,
     so it sees the status the client got; pure ASGI, so the context variable reaches the route."""
 
-    def __init__(self, app: ASGIApp, store: ProfileStore = PROFILES) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.store = store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -302,7 +296,7 @@ class ProfileMiddleware:
             profile.duration_ms = ((ended or time.perf_counter()) - started) * 1000
             profile.route = route_template(scope)
             profile.request_id = scope.get("state", {}).get("request_id")
-            if self.store.keep(profile):
+            if PROFILES.keep(profile):
                 # Still inside the request's server span (tracing wraps every middleware).
                 profile.trace_id = trace_ids().get("trace_id")
 
@@ -317,9 +311,3 @@ def install(app: Any, settings: Settings) -> None:
                        slow_max_requests=settings.profile_slow_max_requests,
                        retention_minutes=settings.profile_retention_minutes)
     app.add_middleware(ProfileMiddleware)
-
-
-def start(settings: Settings, engine: AsyncEngine) -> None:
-    """The SQL events on this process's engine, when profiles are on."""
-    if settings.profiles_enabled:
-        instrument_engine(engine)

@@ -1,13 +1,14 @@
 """GET /admin/profiles: the request profiles kept by the answering process, for administrators."""
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from lifeceo.errors import NotFound
 from lifeceo.platform.http.identity import administrator
+from lifeceo.platform.observability.logs_service import assume_utc
 from lifeceo.platform.observability.profiles import PROFILES, Order
 from lifeceo.platform.observability.profiles_schemas import (
     ProfileDetail,
@@ -35,12 +36,11 @@ async def list_profiles(
     order: Annotated[Order, Query()] = "newest",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ):
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    profiles = PROFILES.recent(since=since, route=route, min_duration_ms=min_duration_ms,
-                               order=order, limit=limit)
+    profiles, held = PROFILES.recent_and_held(since=assume_utc(since), route=route,
+                                              min_duration_ms=min_duration_ms, order=order,
+                                              limit=limit)
     return ProfilesPage(items=[ProfileSummary.of(profile) for profile in profiles],
-                        pid=os.getpid(), capacity=PROFILES.capacity, held=len(PROFILES))
+                        pid=os.getpid(), capacity=PROFILES.capacity, held=held)
 
 
 @router.get("/{request_id}", response_model=ProfileDetail,

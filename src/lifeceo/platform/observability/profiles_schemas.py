@@ -5,8 +5,8 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from lifeceo.platform.observability.profiles import (
+    FingerprintStats,
     RequestProfile,
-    StatementStats,
     repeated_fingerprints,
 )
 
@@ -20,7 +20,7 @@ class Statement(BaseModel):
     max_ms: float
 
     @classmethod
-    def of(cls, stats: StatementStats) -> "Statement":
+    def of(cls, stats: FingerprintStats) -> "Statement":
         return cls(fingerprint=stats.fingerprint, count=stats.count, total_ms=stats.total_ms,
                    max_ms=stats.max_ms)
 
@@ -40,9 +40,7 @@ class ProfileSummary(BaseModel):
 
     @classmethod
     def of(cls, profile: RequestProfile) -> "ProfileSummary":
-        grouped = profile.by_fingerprint()
-        return cls(**_common(profile),
-                   top_statement=Statement.of(grouped[0]) if grouped else None)
+        return cls(**_common(profile))
 
 
 class ProfileDetail(ProfileSummary):
@@ -57,9 +55,8 @@ class ProfileDetail(ProfileSummary):
 
     @classmethod
     def of_process(cls, profile: RequestProfile, *, pid: int) -> "ProfileDetail":
-        grouped = profile.by_fingerprint()
-        return cls(**_common(profile), top_statement=Statement.of(grouped[0]) if grouped else None,
-                   statements=[Statement.of(stats) for stats in grouped],
+        return cls(**_common(profile),
+                   statements=[Statement.of(stats) for stats in profile.by_fingerprint()],
                    repeated=[Statement.of(stats) for stats in repeated_fingerprints(profile)],
                    dropped_statements=profile.dropped_statements, pid=pid)
 
@@ -74,7 +71,9 @@ class ProfilesPage(BaseModel):
 
 
 def _common(profile: RequestProfile) -> dict:
-    return {"request_id": profile.request_id, "trace_id": profile.trace_id,
+    grouped = profile.by_fingerprint()
+    return {"top_statement": Statement.of(grouped[0]) if grouped else None,
+            "request_id": profile.request_id, "trace_id": profile.trace_id,
             "method": profile.method, "route": profile.route, "status": profile.status,
             "started_at": profile.started_at, "duration_ms": round(profile.duration_ms, 3),
             "sql_ms": round(profile.sql_ms, 3), "statement_count": profile.statement_count}

@@ -83,7 +83,7 @@ class RecentLogsHandler(logging.Handler):
     (the log shipper's queue, logs_queue.py), which must not block or raise."""
 
     def __init__(self, buffer: RecentLogs, shared_processors: Sequence[Any],
-                 ship: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 ship: Callable[[dict[str, Any]], None]) -> None:
         super().__init__(level=logging.WARNING)
         self.buffer = buffer
         self.ship = ship
@@ -98,8 +98,7 @@ class RecentLogsHandler(logging.Handler):
         try:
             structured = _structured(scrub(orjson.loads(self.format(record))))
             self.buffer.append(structured)
-            if self.ship is not None:
-                self.ship(structured)
+            self.ship(structured)
         except Exception:  # noqa: BLE001 - logging must never raise into the caller
             self.handleError(record)
 

@@ -14,13 +14,15 @@ from lifeceo.platform.cache import Cache
 from lifeceo.platform.chaos.board import follow_chaos
 from lifeceo.platform.db.engine import create_engine, create_sessionmaker
 from lifeceo.platform.db.errors import database_unavailable
+from lifeceo.platform.flags import switches as flag_switches
 from lifeceo.platform.levers.queues import follow_levers, open_gates
 from lifeceo.platform.observability.errors import configure_error_reporting
 from lifeceo.platform.observability.logs_shipper import LogShipper
 from lifeceo.platform.observability.metrics_process import start_process_metrics
 from lifeceo.platform.observability.tracing import configure_tracing, instrument_engine
+from lifeceo.platform.pubsub import LiveHub
 from lifeceo.platform.queue.context import JobContext, bind
-from lifeceo.platform.queue.gates import GATES, GatedWorker
+from lifeceo.platform.queue.gates import GATES, GatedWorker, close_gates
 from lifeceo.platform.queue.procrastinate_app import CONTEXT, build_app
 from lifeceo.platform.queue.queues import QUEUES, QueueConfigError
 from lifeceo.platform.queue.reconnect import DATABASE_LOST, wait_for_database
@@ -64,9 +66,13 @@ async def run_worker(settings: Settings, *, queues: Sequence[str] | None = None,
     # The queue lever (a queue's concurrency at runtime) reaches this process over the hub.
     open_gates(queues, concurrency={queue: concurrency or settings.jobs_concurrency[queue]
                                     for queue in queues})
-    levers = await follow_levers(settings, engine)
+    # One live hub carries both boards.
+    hub = LiveHub.from_settings(settings, engine=engine,
+                                prefer_redis=flag_switches.live_over_redis)
+    await hub.start()
+    levers = await follow_levers(settings, hub)
     # Faults of job workers (a stalled queue, slow SMTP), where chaos is armed.
-    chaos = await follow_chaos(settings, engine)
+    chaos = await follow_chaos(settings, hub)
     loop = asyncio.get_running_loop()
     on_signals = stop is None
     stop = stop or asyncio.Event()
@@ -94,6 +100,8 @@ async def run_worker(settings: Settings, *, queues: Sequence[str] | None = None,
         if chaos is not None:
             await chaos.close()
         await levers.close()
+        await hub.close()
+        close_gates()
         await cache.close()
         # Last before the engine: what the others logged while stopping is shipped too.
         if log_shipper is not None:

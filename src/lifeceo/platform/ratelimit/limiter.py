@@ -21,6 +21,7 @@ from redis.asyncio import ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from lifeceo.platform.cache.breaker import BreakerState
 from lifeceo.platform.observability import loop_lag
 from lifeceo.platform.ratelimit.policies import SECURITY_POLICIES, Policy
 
@@ -35,6 +36,9 @@ UNANSWERED_SECONDS = 1.0
 # While Redis is down one request per interval tries it again, so the others never wait a timeout.
 REDIS_RETRY_SECONDS = 1.0
 KEY_PREFIX = "lifeceo:ratelimit"
+# The policy every API request is charged to (the API router's): a tightened client's stricter
+# quota is charged with it, so once per request whatever other policies the route adds.
+REQUEST_POLICY = "api"
 
 
 @dataclass(frozen=True)
@@ -90,16 +94,17 @@ class RateLimiter:
         self._redis_down = False
         self._retry_redis_at = 0.0
         self._answered_at = time.monotonic()
-        # The breaker lever: "open" counts here, "closed" asks Redis on every request, until a
+        # The breaker lever: open counts here, closed asks Redis on every request, until a
         # wall-clock time.
-        self._held: tuple[str, float] | None = None
+        self._held: tuple[BreakerState, float] | None = None
         # The client limit lever: subject -> (a stricter policy it also counts against, until).
-        self.tightened: dict[str, tuple[Policy, float]] = {}
+        self._tightened: dict[str, tuple[Policy, float]] = {}
 
     @property
     def shared(self) -> bool:
         """Whether the counts are the ones every worker and node sees."""
-        return self._shared is not None and not self._redis_down and self.held != "open"
+        return (self._shared is not None and not self._redis_down
+                and self.held is not BreakerState.OPEN)
 
     @property
     def redis_configured(self) -> bool:
@@ -111,21 +116,45 @@ class RateLimiter:
         return self._pool
 
     async def hit(self, name: str, subject: str) -> Quota:
-        """Counts one request; a request over the quota is refused and not counted."""
-        tightened = self.tightened.get(subject)
-        if tightened is not None and tightened[1] > time.time():
-            quota = await self._counted(tightened[0], subject, cost=1)
-            if not quota.allowed:
-                return quota
-        return await self._counted(self.policies[name], subject, cost=1)
+        """Counts one request; a request over the quota is refused and not counted. With the
+        request policy, a tightened client's stricter quota counts too, and a request that
+        either refuses is counted by neither."""
+        strict = self._tightened_policy(subject) if name == REQUEST_POLICY else None
+        if strict is not None:
+            tightened = await self._counted(strict, subject, cost=1)
+            if not tightened.allowed:
+                return tightened
+        quota = await self._counted(self.policies[name], subject, cost=1)
+        if strict is not None and not quota.allowed:
+            await self._counted(strict, subject, cost=-1)
+        return quota
 
-    def hold(self, state: str | None, *, until: float = 0.0) -> None:
-        """"open": count in this process; "closed": ask Redis even after failures; None: as
-        Redis answers."""
+    def tighten(self, subject: str, policy: Policy, *, until: float) -> None:
+        """The client limit lever: `subject` also counts against `policy` until `until`."""
+        self._tightened[subject] = (policy, until)
+
+    def loosen(self, subject: str) -> None:
+        self._tightened.pop(subject, None)
+
+    def tightened(self) -> dict[str, tuple[Policy, float]]:
+        """The clients tightened now: subject -> (policy, until)."""
+        now = time.time()
+        for subject in [subject for subject, (_, until) in self._tightened.items()
+                        if until <= now]:
+            del self._tightened[subject]
+        return dict(self._tightened)
+
+    def _tightened_policy(self, subject: str) -> Policy | None:
+        policy, until = self._tightened.get(subject, (None, 0.0))
+        return policy if until > time.time() else None
+
+    def hold(self, state: BreakerState | None, *, until: float = 0.0) -> None:
+        """Open: count in this process; closed: ask Redis even after failures; None: as Redis
+        answers."""
         self._held = None if state is None else (state, until)
 
     @property
-    def held(self) -> str | None:
+    def held(self) -> BreakerState | None:
         if self._held is not None and time.time() >= self._held[1]:
             self._held = None
         return None if self._held is None else self._held[0]
@@ -164,9 +193,9 @@ class RateLimiter:
 
     def _shared_limiter(self) -> SlidingWindowCounterRateLimiter | None:
         held = self.held
-        if self._shared is None or held == "open":
+        if self._shared is None or held is BreakerState.OPEN:
             return None
-        if self._redis_down and held != "closed":
+        if self._redis_down and held is not BreakerState.CLOSED:
             now = time.monotonic()
             if now < self._retry_redis_at:
                 return None

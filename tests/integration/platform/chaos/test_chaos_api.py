@@ -157,9 +157,18 @@ async def test_n_plus_one_repeats_the_probe_s_select(started, session):
         assert (await http.get(PROBE, headers=admin)).json() == {"statements": 1}
         await inject(http, admin, "n_plus_one", 25)
         assert (await http.get(PROBE, headers=admin)).json() == {"statements": 25}
-        profiles = (await http.get("/api/v1/admin/profiles", headers=admin))
-        if profiles.status_code == 200:
-            assert "feature_flags" in profiles.text
+        # The request's profile shows the one statement repeated, as the N+1 detector sees it.
+        profiles = await http.get("/api/v1/admin/profiles", headers=admin,
+                                  params={"route": PROBE})
+        assert profiles.status_code == 200, profiles.text
+        repeats = []
+        for item in profiles.json()["items"]:
+            detail = await http.get(f"/api/v1/admin/profiles/{item['request_id']}",
+                                    headers=admin)
+            assert detail.status_code == 200, detail.text
+            repeats += [statement["count"] for statement in detail.json()["statements"]
+                        if "feature_flags" in statement["fingerprint"]]
+        assert max(repeats, default=0) >= 25, profiles.text
 
 
 async def test_loop_blocker_shows_as_loop_lag_and_expires(started, session):

@@ -47,3 +47,14 @@ async def test_jobs_are_queued_while_on_and_run_inline_while_off(client, admin, 
     await flip(client, admin, "bullmq-jobs", enabled=True)
     await _enqueue(queued, 4)
     assert (RAN, await _waiting(queued)) == ([2], [1, 3, 4])
+
+
+async def test_the_callers_inline_keyword_overrides_the_flag(client, admin, queued):
+    RAN.clear()
+    await flip(client, admin, "bullmq-jobs", enabled=False)
+    # A caller that must not wait for the job (a notification) queues it while the flag is off.
+    assert await _enqueue(queued, 1, inline=False) is not None
+    assert (RAN, await _waiting(queued)) == ([], [1])
+    await flip(client, admin, "bullmq-jobs", enabled=True)
+    assert await _enqueue(queued, 2, inline=True) is None
+    assert (RAN, await _waiting(queued)) == ([2], [1])

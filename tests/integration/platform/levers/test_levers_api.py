@@ -17,6 +17,9 @@ from lifeceo.settings import Settings
 
 LEVERS = "/api/v1/admin/levers"
 SLOW = "/api/v1/test/slow"
+# The slow route's class as the monitor classifies paths; the suite's own application does not
+# measure it, so it tells this test's applications apart.
+SLOW_CLASS = "other"
 
 
 def client_at(application, address: str = "203.0.113.1") -> httpx.AsyncClient:
@@ -27,12 +30,12 @@ def client_at(application, address: str = "203.0.113.1") -> httpx.AsyncClient:
 @pytest.fixture
 async def started(app) -> AsyncIterator[Callable[..., Awaitable]]:
     """`await started(**settings)`: an application of its own, with a slow route in a route
-    class of its own ("slow"), on the test database."""
+    class only its applications measure (SLOW_CLASS), on the test database."""
     async with AsyncExitStack() as stack:
 
         async def start(**overrides):
             application = create_app(Settings(
-                levers_concurrency_route_classes={"slow": [SLOW]},
+                levers_concurrency_route_classes=[SLOW_CLASS],
                 levers_concurrency_initial_limit=1, levers_concurrency_min_limit=1,
                 levers_report_wait_ms=500, **overrides))
             application.state.release_slow = asyncio.Event()
@@ -96,7 +99,7 @@ async def test_the_concurrency_limit_sheds_while_on_and_stops_when_undone_or_exp
         assert [(await first).status_code, (await second).status_code] == [200, 200]
 
         pulled = await http.post(f"{LEVERS}/concurrency", headers=admin,
-                                 json={"target": "slow", "value": "on", "seconds": 1})
+                                 json={"target": SLOW_CLASS, "value": "on", "seconds": 1})
         assert pulled.status_code == 200, pulled.text
         application.state.release_slow.clear()
         holding = asyncio.create_task(http.get(SLOW))
@@ -108,8 +111,8 @@ async def test_the_concurrency_limit_sheds_while_on_and_stops_when_undone_or_exp
         assert shed.headers["content-type"] == "application/problem+json"
         report = (await http.get(LEVERS, headers=admin)).json()
         [mine] = _with_slow(report)
-        assert mine["levers"]["concurrency"]["slow"]["shed"] >= 1
-        assert mine["levers"]["concurrency"]["slow"]["enabled"] is True
+        assert mine["levers"]["concurrency"][SLOW_CLASS]["shed"] >= 1
+        assert mine["levers"]["concurrency"][SLOW_CLASS]["enabled"] is True
         assert [s["lever"] for s in report["settings"]] == ["concurrency"]
 
         # Expired after its second: served again.
@@ -120,12 +123,12 @@ async def test_the_concurrency_limit_sheds_while_on_and_stops_when_undone_or_exp
 
         # Undone before it expires: served again.
         await http.post(f"{LEVERS}/concurrency", headers=admin,
-                        json={"target": "slow", "value": "on", "seconds": 60})
+                        json={"target": SLOW_CLASS, "value": "on", "seconds": 60})
         application.state.release_slow.clear()
         holding = asyncio.create_task(http.get(SLOW))
         await eventually(lambda: _inflight(application, 1))
         assert (await http.get(SLOW)).status_code == 503
-        undone = await http.delete(f"{LEVERS}/concurrency", params={"target": "slow"},
+        undone = await http.delete(f"{LEVERS}/concurrency", params={"target": SLOW_CLASS},
                                    headers=admin)
         assert undone.status_code == 204
         assert (await http.get(LEVERS, headers=admin)).json()["settings"] == []
@@ -137,7 +140,7 @@ async def test_the_concurrency_limit_sheds_while_on_and_stops_when_undone_or_exp
 def _with_slow(report: dict) -> list[dict]:
     """The processes of this test's applications (the suite's own answers too)."""
     return [process for process in report["processes"]
-            if "slow" in process["levers"]["concurrency"]]
+            if SLOW_CLASS in process["levers"]["concurrency"]]
 
 
 async def _inflight(application, count: int) -> bool:
@@ -217,13 +220,13 @@ async def test_a_lever_pulled_in_one_application_reaches_another(started, sessio
     async with client_at(first) as http:
         admin = await admin_headers(http, session)
         pulled = await http.post(f"{LEVERS}/concurrency", headers=admin,
-                                 json={"target": "slow", "value": "on", "seconds": 60})
+                                 json={"target": SLOW_CLASS, "value": "on", "seconds": 60})
         assert pulled.status_code == 200
         other = second.state.levers.levers["concurrency"].classes[0]
         await eventually(lambda: _enabled(other, True))
         report = (await http.get(LEVERS, headers=admin)).json()
         assert len(_with_slow(report)) == 2
-        assert all(process["levers"]["concurrency"]["slow"]["enabled"]
+        assert all(process["levers"]["concurrency"][SLOW_CLASS]["enabled"]
                    for process in _with_slow(report))
 
         # A process started afterwards learns the settings in force from the others.
@@ -231,7 +234,7 @@ async def test_a_lever_pulled_in_one_application_reaches_another(started, sessio
         late = third.state.levers.levers["concurrency"].classes[0]
         await eventually(lambda: _enabled(late, True))
 
-        await http.delete(f"{LEVERS}/concurrency", params={"target": "slow"}, headers=admin)
+        await http.delete(f"{LEVERS}/concurrency", params={"target": SLOW_CLASS}, headers=admin)
         await eventually(lambda: _enabled(other, False))
         await eventually(lambda: _enabled(late, False))
 

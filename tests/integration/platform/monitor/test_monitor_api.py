@@ -114,7 +114,7 @@ async def test_an_error_burst_becomes_one_incident_with_evidence_then_resolves(
     assert len(detail["evidence"]["detector"]["points"]) == 30
     assert [r["event"] for r in detail["evidence"]["log_records"]] == ["feed query failed"]
     assert detail["evidence"]["log_records"][0]["request_id"] == "burst-1"
-    assert "busiest_statements" in detail["evidence"]
+    assert "statements_since_reset" in detail["evidence"]
     assert [entry["kind"] for entry in detail["timeline"]] == ["detected"]
 
     detectors = {d["name"]: d for d in

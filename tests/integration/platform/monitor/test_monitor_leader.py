@@ -10,8 +10,8 @@ import pytest
 from tests.waiting import eventually
 
 from lifeceo.platform.db.engine import create_engine, create_sessionmaker
+from lifeceo.platform.db.lease import lock_url
 from lifeceo.platform.monitor.leader import Monitor
-from lifeceo.platform.observability.history import lock_url
 
 INTERVAL_SECONDS = 0.5
 

@@ -1,8 +1,9 @@
 """The monitor in a real `lifeceo serve --workers 2`: one of the workers leads, and real 5xx
 responses open an incident. The failure is real: the adaptive concurrency lever, pulled on with
 a limit of one, sheds concurrent searches with 503 (the platform's own overload answer), which
-the metrics history counts as 5xx. A shed request never reaches the router, so it counts under
-the route class "unmatched", not "search"; the incident is the one of all requests."""
+the metrics history counts as 5xx. A shed request never reaches the router, yet it counts under
+the route class "search", the one the lever targets, never "unmatched": both the search incident
+and the one of all requests open."""
 
 import threading
 from collections.abc import Iterator

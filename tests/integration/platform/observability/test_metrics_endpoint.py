@@ -228,6 +228,16 @@ async def test_allowed_networks_and_no_token_configured(configured):
                                     headers={"authorization": "Bearer "})).status_code == 403
 
 
+async def test_sql_timing_with_profiles_off(configured):
+    """The statement timer is shared with the request profiles; with those off it still times."""
+    http = await configured("127.0.0.1", profiles_enabled=False)
+    before = await scrape(http)
+    assert (await http.get("/api/v1/feed/public")).status_code == 200
+    after = await scrape(http)
+    assert value(after, "lifeceo_db_query_duration_seconds_count", kind="select") > \
+        value(before, "lifeceo_db_query_duration_seconds_count", kind="select")
+
+
 async def test_metrics_switched_off(configured):
     http = await configured("127.0.0.1", metrics_enabled=False)
     assert (await http.get("/api/metrics")).status_code == 404

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from lifeceo.platform.cache.stats import CacheStats
-from lifeceo.platform.observability.history import HistorySampler, lock_url
+from lifeceo.platform.db.lease import lock_url
+from lifeceo.platform.observability.history import HistorySampler
 from lifeceo.platform.observability.history_models import (
     MetricsHistogram,
     MetricsSample,
@@ -151,7 +152,7 @@ async def test_leadership_moves_when_the_leaders_connection_closes(app, processe
     assert await first.lead(until=start)
     assert not await second.lead(until=start)
 
-    await terminate(app, first._lock_conn)
+    await terminate(app, first.lease.conn)
     second._window.observe("/api/v1/search", "GET", 200, 0.03)
     assert await second.flush(interval_start=start)
     assert await second.lead(until=start + 10)

@@ -9,10 +9,12 @@ import httpx
 import pytest
 from fastapi import BackgroundTasks, FastAPI, Request
 from sqlalchemy import bindparam, text, update
+from sqlalchemy.exc import ProgrammingError
 from tests import factories
 
 from lifeceo.app import create_app
 from lifeceo.community.users.models import User
+from lifeceo.platform.observability import metrics
 from lifeceo.platform.observability.profiles import PROFILES, ProfileMiddleware
 from lifeceo.settings import Settings
 
@@ -121,6 +123,35 @@ async def test_statements_outside_a_request_are_not_counted_into_it(profiled):
     counted = [statement.fingerprint for statement in PROFILES.find("waiting-1").by_fingerprint()]
     assert "SELECT ? AS inside" in counted
     assert "SELECT ? AS elsewhere" not in counted
+
+
+async def test_without_metrics_statements_are_still_profiled_failed_ones_too(app):
+    """One timer feeds the histogram and the profiles: switching metrics off keeps profiles, and
+    a statement that raises is counted as one that returns."""
+    application = await started(Settings(metrics_enabled=False))
+
+    async def failing(request: Request):
+        async with request.app.state.sessionmaker() as session:
+            await session.execute(text("SELECT 'fine' AS working"))
+            with pytest.raises(ProgrammingError):
+                await session.execute(text("SELECT 'never' AS failing FROM no_such_table"))
+        return {}
+
+    application.add_api_route("/api/v1/test/failing", failing, methods=["GET"])
+    try:
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport,
+                                         base_url="http://testserver") as http:
+                answer = await http.get("/api/v1/test/failing",
+                                        headers={"X-Request-ID": "failing-1"})
+    finally:
+        metrics.configure(enabled=True)  # the application built with metrics off turned them off
+    assert answer.status_code == 200
+    counted = {statement.fingerprint: statement.count
+               for statement in PROFILES.find("failing-1").by_fingerprint()}
+    assert counted["SELECT ? AS working"] == 1
+    assert counted["SELECT ? AS failing FROM no_such_table"] == 1
 
 
 async def test_profiles_off_records_nothing(app):

@@ -43,6 +43,12 @@ def test_slow_api_response_needs_both_windows_burning():
     assert (found.detector, found.label, found.fingerprint) == (
         "slow_api_response", "feed", "slow_api_response:feed")
     assert found.evidence["burn_rates"][0] == 100.0 and len(found.evidence["points"]) == 30
+    # The step in the p95 series: where it started (within a minute before the first slow
+    # point: noise blurs the onset), and the medians either side.
+    step = found.evidence["step"]
+    onsets = [ts for ts, _, _ in found.evidence["points"][19:25]]
+    assert step["onset"] in onsets and step["direction"] == "up"
+    assert abs(step["before"] - 0.08) < 0.01 and abs(step["after"] - 0.6) < 0.1
     # The same shape with 2 requests per interval is not evidence of anything.
     assert slow.evaluate(signals(http_latency_p95_seconds={
         "feed": series(incident, samples=2)})) == []

@@ -1,7 +1,5 @@
 """Baselines, steps and forecasts on series shaped like the metrics history's (10 s points)."""
 
-from datetime import UTC, datetime, timedelta
-
 import numpy as np
 
 from lifeceo.platform.monitor import baseline, changepoint, forecast
@@ -32,32 +30,6 @@ def test_no_baseline_without_enough_samples_and_no_division_by_a_flat_series():
     steady = baseline.robust([200.0] * 60, min_samples=30)
     # A 1 % wobble of a series that never moved is one deviation, not an alarm.
     assert abs(steady.score(202.0)) <= 1.0
-
-
-def test_the_same_hour_of_earlier_days_is_the_reference_once_there_are_enough():
-    start = datetime(2026, 11, 1, tzinfo=UTC)
-    points = []
-    for minute in range(0, (5 * 24 + 20) * 60, 10):
-        ts = start + timedelta(minutes=minute)
-        # Busy evenings: 20:00 carries ten times the traffic of the rest of the day.
-        points.append((ts, 1000.0 if ts.hour == 20 else 100.0))
-    at = start + timedelta(days=5, hours=20)
-    evening = baseline.learn(points, at=at, window=timedelta(hours=1), min_samples=12)
-    assert (evening.kind, evening.median) == ("same_hour", 1000.0)
-    short = [(ts, value) for ts, value in points if ts >= at - timedelta(days=1)]
-    rolling = baseline.learn(short, at=at, window=timedelta(hours=1), min_samples=5)
-    assert (rolling.kind, rolling.median) == ("rolling", 100.0)
-
-
-def test_points_flagged_before_stay_out_of_the_baseline():
-    at = datetime(2026, 12, 1, 12, tzinfo=UTC)
-    # The last 10 minutes (60 points) are an incident: more than half of the window.
-    points = [(at - timedelta(seconds=10 * i), 5.0 if i <= 60 else 1.0) for i in range(1, 100)]
-    flagged = [ts for ts, value in points if value == 5.0]
-    assert baseline.learn(points, at=at, window=timedelta(hours=1), min_samples=20).median == 5.0
-    kept_out = baseline.learn(points, at=at, window=timedelta(hours=1), min_samples=20,
-                              anomalous=flagged)
-    assert kept_out.median == 1.0
 
 
 def test_a_step_is_found_near_its_onset_and_noise_is_not_a_step():

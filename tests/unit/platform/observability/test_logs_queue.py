@@ -48,9 +48,11 @@ def test_shippers_share_it_and_the_last_to_close_gets_what_is_left():
     queue.open(max_records=10, level="warning")
     queue.open(max_records=10, level="warning")
     queue.offer(_record(0))
-    assert queue.close() == [] and queue.accepting
-    assert [r["event"] for r in queue.close()] == ["e0"]
-    assert not queue.accepting and len(queue) == 0
+    assert queue.close() == []
+    queue.offer(_record(1))  # one shipper still runs: still taken
+    assert [r["event"] for r in queue.close()] == ["e0", "e1"]
+    queue.offer(_record(2))  # none runs: taken no more
+    assert len(queue) == 0
 
 
 def test_many_threads_logging_at_once_never_exceed_the_bound():

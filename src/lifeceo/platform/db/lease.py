@@ -1,7 +1,7 @@
-"""A leader lock with a lease, as the metrics history takes it (observability/history.py): a
-session advisory lock on a connection of its own, whose session PostgreSQL ends after a few
-intervals without a ping (idle_session_timeout), so that a hung leader or a vanished node loses
-it within the lease and a closed connection loses it at once."""
+"""A leader lock with a lease, shared by the metrics history and the monitor: a session advisory
+lock on a connection of its own, whose session PostgreSQL ends after a few pings missed
+(idle_session_timeout), so that a hung leader or a vanished node loses it within the lease
+instead of the hours TCP takes to notice, and a closed connection loses it at once."""
 
 import asyncio
 import math
@@ -9,17 +9,28 @@ import math
 import psycopg
 import structlog
 
-from lifeceo.platform.observability.history import lock_url
+from lifeceo.platform.pubsub.postgres import libpq_conninfo
 from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
+def lock_url(settings: Settings) -> str:
+    """A libpq URL to PostgreSQL itself: a session lock cannot live behind PgBouncer in
+    transaction mode, which is what the LISTEN URL is for."""
+    return libpq_conninfo(settings.database_listen_url or settings.database_url)
+
+
 class Lease:
-    def __init__(self, settings: Settings, *, lock_id: int, name: str, ping_seconds: float,
-                 lease_pings: int) -> None:
+    """`name` names the lock in log lines, `application_name` its connection in
+    pg_stat_activity; the holder must ping (`hold`) every `ping_seconds`, and loses the lock
+    after `lease_pings` missed."""
+
+    def __init__(self, settings: Settings, *, lock_id: int, name: str, application_name: str,
+                 ping_seconds: float, lease_pings: int) -> None:
         self.lock_id = lock_id
         self.name = name
+        self._application_name = application_name
         self._url = lock_url(settings)
         self._timeout_seconds = ping_seconds
         behind_pgbouncer = settings.database_pgbouncer and not settings.database_listen_url
@@ -43,7 +54,8 @@ class Lease:
                 break
             except Exception as exc:  # noqa: BLE001 - the session is gone, and its lock with it
                 if self.held:
-                    log.warning(f"{self.name} leadership lost", error=str(exc) or type(exc).__name__)
+                    log.warning(f"{self.name} leadership lost",
+                                error=str(exc) or type(exc).__name__)
                 await self._drop()
                 if attempt:
                     return False
@@ -51,6 +63,7 @@ class Lease:
         return held
 
     async def release(self) -> None:
+        """Give the lock up and close its connection."""
         if self.held and self.conn is not None:
             try:
                 # Now: the session ends a moment after the close, and another process must not
@@ -63,7 +76,7 @@ class Lease:
     async def _try(self) -> bool:
         if self.conn is None or self.conn.closed:
             self.conn = await psycopg.AsyncConnection.connect(
-                self._url, autocommit=True, application_name=f"lifeceo-{self.name}-leader",
+                self._url, autocommit=True, application_name=self._application_name,
                 **({"options": self._options} if self._options else {}))
         # The holder pings (which keeps its session alive); the others try for the lock.
         cursor = await self.conn.execute(
