@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -79,6 +80,7 @@ from lifeceo.platform.queue.context import bind as bind_jobs
 from lifeceo.platform.queue.endpoints import router as jobs_router
 from lifeceo.platform.queue.maintenance import warm_when_asked
 from lifeceo.platform.ratelimit import (
+    RateLimiter,
     RateLimitHeadersMiddleware,
     rate_limit,
     rate_limiter_for,
@@ -88,6 +90,17 @@ from lifeceo.platform.search.health import search_check
 from lifeceo.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
+
+
+def _redis_reachable(cache: Cache, rate_limiter: RateLimiter | None
+                     ) -> Callable[[], dict[str, bool]]:
+    """What the metrics history asks each interval: whether the cache's and the rate limiter's
+    Redis answer this process (the monitor's dependency_down detector)."""
+    def reachable() -> dict[str, bool]:
+        found = {"cache-redis": cache.redis_reachable(),
+                 "ratelimit-redis": rate_limiter.redis_reachable() if rate_limiter else None}
+        return {name: up for name, up in found.items() if up is not None}
+    return reachable
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -172,7 +185,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # metrics history.
         app.state.metrics_history = (HistorySampler.start(
             settings, engine, app.state.sessionmaker, cache_stats=app.state.cache.stats,
-            paused=flag_switches.monitoring_paused)
+            paused=flag_switches.monitoring_paused,
+            dependencies=_redis_reachable(app.state.cache, app.state.rate_limiter))
             if settings.metrics_history_enabled else None)
         # Every process tries for the monitor's leader lock; the one holding it evaluates the
         # detectors over that history, and remediates through this process's levers.

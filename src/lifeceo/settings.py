@@ -368,6 +368,21 @@ class Settings(BaseSettings):
     # A loop delayed 0.5 s in 2 of the last 6 intervals is blocked; a GC pause is ~50 ms, once.
     monitor_max_loop_lag_ms: float = Field(default=500.0, gt=0)
     monitor_min_blocked_intervals: int = Field(default=2, ge=1)
+    # N+1: ten requests of a class in the short window broke Sentry's rule, and at least 1 % of
+    # its requests: one report's loop is not the class's problem.
+    monitor_n_plus_one_min_requests: int = Field(default=10, ge=1)
+    monitor_n_plus_one_min_ratio: float = Field(default=0.01, gt=0, le=1)
+    # The database is slow when its mean statement time or a round trip exceeds, in each of the
+    # last 2 intervals, 3 times its own median and 25 ms (a local SELECT 1 takes ~0.3 ms, the
+    # platform's statements ~1 ms on average; 25 ms is what a 200 ms page cannot afford).
+    monitor_db_slow_floor_ms: float = Field(default=25.0, gt=0)
+    monitor_db_slow_factor: float = Field(default=3.0, ge=1)
+    monitor_db_slow_intervals: int = Field(default=2, ge=1)
+    # Redis is down when some process finds it unreachable in 2 intervals running (its breaker
+    # opens within a second of an outage, and one probe's blip does not last 10 s); the database
+    # when over 5 % of its statements fail (over as many as an error ratio needs).
+    monitor_dependency_down_intervals: int = Field(default=2, ge=1)
+    monitor_db_max_error_ratio: float = Field(default=0.05, gt=0, le=1)
     # The monitor's loop (lifeceo.platform.monitor.leader): one leader of all processes and nodes
     # evaluates the detectors; off, no process starts it (the advanced-monitoring flag pauses it
     # at runtime instead).

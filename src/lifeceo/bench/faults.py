@@ -20,7 +20,7 @@ FAULTS = {fault.kind: fault for fault in (
     PlannedFault("route_errors", 0.5, "feed", ("error_burst",),
                  "half of the feed's requests (~45 % of the load) fail: 300 times the 0.1 % "
                  "budget"),
-    PlannedFault("db_latency", 300, None, ("slow_api_response",),
+    PlannedFault("db_latency", 300, None, ("database_connection_slow", "slow_api_response"),
                  "every statement 300 ms slower: p95 of every route class past the 200 ms SLO"),
     PlannedFault("loop_blocker", 800, None, ("event_loop_blocked", "slow_api_response"),
                  "each process's loop blocked 0.8 s of every second: lag above the 0.5 s bound"),
@@ -30,14 +30,13 @@ FAULTS = {fault.kind: fault for fault in (
                  "the feed namespace emptied every second: its hit ratio falls to ~0"),
     PlannedFault("queue_stall", 1, "performance-metrics", ("queue_backlog",),
                  "the beacons' queue held at 0: its jobs wait and pile up"),
-    # The evidence lists repeated statements, but no detector reads statement counts.
-    PlannedFault("n_plus_one", 200, None, (),
+    PlannedFault("n_plus_one", 200, None, ("n_plus_one",),
                  "the probe route (5 % of the load) repeats its SELECT 200 times"),
     # The background load makes no outgoing calls; no detector watches dependencies' latency.
     PlannedFault("slow_dependency", 2000, None, (),
                  "outgoing HTTP and SMTP connections 2 s slower"),
-    # No dependency_down detector exists; the breaker degrades to L1 on its own.
-    PlannedFault("redis_outage", 1, None, (),
+    # The breaker degrades to L1 on its own; the detector says why.
+    PlannedFault("redis_outage", 1, None, ("dependency_down",),
                  "the cache's and the rate limiter's Redis connections refused"),
 )}
 # Redis is the eval's only optional dependency: without LIFECEO_REDIS_URL there is no outage.

@@ -292,6 +292,13 @@ class Cache:
         held = None if self._l2 is None else self._l2.breaker.held
         return None if held is None else held.value
 
+    def redis_reachable(self) -> bool | None:
+        """Whether this process reaches Redis, as its breaker judges (closed: yes); None without
+        Redis or while the breaker lever holds it, when the state says nothing of Redis."""
+        if self._l2 is None or self._l2.breaker.held is not None:
+            return None
+        return self._l2.breaker.state is BreakerState.CLOSED
+
     def hold_l2(self, state: BreakerState, *, until: float) -> None:
         """The breaker lever; nothing without L2."""
         if self._l2 is not None:

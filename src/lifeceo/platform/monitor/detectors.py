@@ -304,6 +304,125 @@ class EventLoopBlocked:
             {"series": "event_loop_lag_seconds", "points": evidence(points)})]
 
 
+@dataclass(kw_only=True)
+class NPlusOne:
+    """Requests of a route class that break Sentry's N+1 rule (one statement fingerprint run at
+    least 5 times for at least 50 ms), counted by the request profiles of every process: enough
+    of them in the window, and a share of the class's requests that is not one odd request."""
+
+    window: timedelta
+    min_requests: int
+    min_ratio: float
+    name: str = "n_plus_one"
+    inputs: tuple[str, ...] = ("n_plus_one_ratio", "sql_statements_per_request")
+
+    def evaluate(self, signals: Signals) -> list[Detection]:
+        found = []
+        for label in signals.labels("n_plus_one_ratio"):
+            points = signals.points("n_plus_one_ratio", label, within=self.window)
+            ratio, requests = weighted(points)
+            repeated = round(ratio * requests)
+            if repeated < self.min_requests or ratio < self.min_ratio:
+                continue
+            statements, _ = weighted(signals.points("sql_statements_per_request", label,
+                                                    within=self.window))
+            found.append(Detection(
+                self.name, label, "warning",
+                f"{repeated} of {requests} {label} requests in {span(self.window)} ran one "
+                f"statement again and again ({statements:.1f} statements per request)",
+                {"series": "n_plus_one_ratio", "points": evidence(points),
+                 "statements_per_request": statements}))
+        return found
+
+
+@dataclass(kw_only=True)
+class DatabaseSlow:
+    """The database answering slowly: the mean time of every process's statements, or a
+    measured round trip (a pooled connection's checkout and a SELECT 1), above its own normal
+    in each of the last intervals. The normal is learned from the points before the window; a
+    server without enough history yet is judged against the floor alone. A busy event loop is
+    not a slow database: statements are timed on the loop, so an interval whose worst loop lag
+    is as long as its reading does not count (the round trip is measured net of the lag)."""
+
+    window_length: timedelta
+    history: timedelta
+    floor_seconds: float
+    factor: float
+    min_intervals: int
+    min_baseline_points: int
+    name: str = "database_connection_slow"
+    inputs: tuple[str, ...] = ("db_statement_seconds", "db_round_trip_seconds",
+                               "event_loop_lag_seconds")
+    # The label of each reading: which of them is slow.
+    READINGS = (("db_statement_seconds", "avg", "statements"),
+                ("db_round_trip_seconds", "max", "round_trip"))
+
+    @property
+    def window(self) -> timedelta:
+        return self.history + self.window_length
+
+    def evaluate(self, signals: Signals) -> list[Detection]:
+        found = []
+        start = signals.now - self.window_length
+        lags = {point.ts: point.value for point in signals.points(
+            "event_loop_lag_seconds", "max", within=self.window_length)}
+        for series, stat, label in self.READINGS:
+            points = signals.points(series, stat, within=self.window)
+            recent = [point for point in points if point.ts > start][-self.min_intervals:]
+            earlier = [point.value for point in points if point.ts <= start and point.samples]
+            normal = baseline.robust(earlier, min_samples=self.min_baseline_points)
+            bound = self.floor_seconds if normal is None else max(
+                self.floor_seconds, self.factor * normal.median, normal.band()[1])
+            if len(recent) < self.min_intervals or not all(
+                    p.value > max(bound, lags.get(p.ts, 0.0)) for p in recent):
+                continue
+            what = "statements take" if label == "statements" else "a round trip takes"
+            usual = "" if normal is None else f", normally {normal.median * 1000:.1f} ms"
+            found.append(Detection(
+                self.name, label, "critical" if recent[-1].value > 10 * bound else "warning",
+                f"the database is slow: {what} {recent[-1].value * 1000:.0f} ms"
+                f"{usual} (bound {bound * 1000:.0f} ms)",
+                {"series": series, "points": evidence(points), "bound": bound,
+                 "baseline": None if normal is None else {
+                     "median": normal.median, "scale": normal.scale, "samples": normal.samples}}))
+        return found
+
+
+@dataclass(kw_only=True)
+class DependencyDown:
+    """A dependency that processes cannot reach: Redis, as each process's breaker or rate
+    limiter finds it, in each of the last intervals; the database, as the share of statements
+    that fail. The processes keep serving (L1, local counts), so this is what says why."""
+
+    window: timedelta
+    min_intervals: int
+    max_error_ratio: float
+    min_statements: int
+    name: str = "dependency_down"
+    inputs: tuple[str, ...] = ("dependency_down_ratio", "db_error_ratio")
+
+    def evaluate(self, signals: Signals) -> list[Detection]:
+        found = []
+        for label in signals.labels("dependency_down_ratio"):
+            points = signals.points("dependency_down_ratio", label, within=self.window)
+            recent = points[-self.min_intervals:]
+            if len(recent) < self.min_intervals or not all(p.value > 0 for p in recent):
+                continue
+            found.append(Detection(
+                self.name, label, "critical",
+                f"{label} unreachable from {recent[-1].value:.0%} of the web processes for "
+                f"{len(recent)} intervals",
+                {"series": "dependency_down_ratio", "points": evidence(points)}))
+        points = signals.points("db_error_ratio", ALL, within=self.window)
+        ratio, statements = weighted(points)
+        if statements >= self.min_statements and ratio > self.max_error_ratio:
+            found.append(Detection(
+                self.name, "database", "critical",
+                f"{ratio:.0%} of {statements} SQL statements failed in {span(self.window)}",
+                {"series": "db_error_ratio", "points": evidence(points)}))
+        return found
+
+
 def from_settings(settings: Settings) -> list[Detector]:
     """The detectors over the metrics history, with the thresholds of `settings`."""
     step = settings.metrics_history_interval_seconds
@@ -335,4 +454,17 @@ def from_settings(settings: Settings) -> list[Detector]:
         EventLoopBlocked(max_lag_seconds=settings.monitor_max_loop_lag_ms / 1000,
                          min_intervals=settings.monitor_min_blocked_intervals,
                          window=timedelta(seconds=settings.monitor_short_window_seconds)),
+        NPlusOne(window=timedelta(seconds=settings.monitor_short_window_seconds),
+                 min_requests=settings.monitor_n_plus_one_min_requests,
+                 min_ratio=settings.monitor_n_plus_one_min_ratio),
+        DatabaseSlow(window_length=timedelta(seconds=settings.monitor_short_window_seconds),
+                     history=timedelta(seconds=settings.monitor_baseline_seconds),
+                     floor_seconds=settings.monitor_db_slow_floor_ms / 1000,
+                     factor=settings.monitor_db_slow_factor,
+                     min_intervals=settings.monitor_db_slow_intervals,
+                     min_baseline_points=settings.monitor_min_baseline_points),
+        DependencyDown(window=timedelta(seconds=settings.monitor_short_window_seconds),
+                       min_intervals=settings.monitor_dependency_down_intervals,
+                       max_error_ratio=settings.monitor_db_max_error_ratio,
+                       min_statements=settings.monitor_min_requests_per_window),
     ]

@@ -18,7 +18,8 @@ from lifeceo.platform.observability.profiles import PROFILES
 
 log = structlog.get_logger(__name__)
 # Detectors whose problem is made of SQL: their evidence names the statements.
-ABOUT_STATEMENTS = frozenset({"slow_api_response", "error_burst", "event_loop_blocked"})
+ABOUT_STATEMENTS = frozenset({"slow_api_response", "error_burst", "event_loop_blocked",
+                              "n_plus_one", "database_connection_slow"})
 
 
 def repeated_statements(*, since: datetime, limit: int) -> list[dict[str, Any]]:

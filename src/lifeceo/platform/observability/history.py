@@ -23,16 +23,19 @@ from datetime import UTC, datetime, timedelta
 
 import psutil
 import structlog
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lifeceo.platform.cache.stats import CacheStats
 from lifeceo.platform.db.lease import Lease
 from lifeceo.platform.observability import history_repository as repository
+from lifeceo.platform.observability import loop_lag
 from lifeceo.platform.observability.history_aggregate import (
     QueueReading,
     aggregate,
     queue_points,
 )
+from lifeceo.platform.observability.metrics_db import STATEMENTS
 from lifeceo.platform.observability.window import RequestWindow, default_window, delta
 from lifeceo.platform.queue import QUEUES
 from lifeceo.platform.queue import repository as queue_repository
@@ -52,9 +55,12 @@ class HistorySampler:
                  sessionmaker: async_sessionmaker[AsyncSession], *,
                  window: RequestWindow | None = None, cache_stats: CacheStats | None = None,
                  clock: Callable[[], float] = time.time,
-                 paused: Callable[[], bool] | None = None) -> None:
+                 paused: Callable[[], bool] | None = None,
+                 dependencies: Callable[[], dict[str, bool]] | None = None) -> None:
         """`paused`, asked every interval, stops sampling at runtime (the advanced-monitoring
-        flag): nothing is staged or aggregated, and the leader lock is given up."""
+        flag): nothing is staged or aggregated, and the leader lock is given up.
+        `dependencies`, asked every interval, says which of this process's dependencies answer
+        (name -> up); one deliberately held off by a lever is left out."""
         self.interval_seconds = settings.metrics_history_interval_seconds
         self._paused = paused
         self._raw_retention = timedelta(hours=settings.metrics_history_raw_retention_hours)
@@ -64,6 +70,7 @@ class HistorySampler:
         self._window = window or default_window()
         self._cache_stats = cache_stats
         self._clock = clock
+        self._dependencies = dependencies
         self.lease = Lease(settings, lock_id=LEADER_LOCK_ID, name="metrics history",
                            application_name="lifeceo-metrics-leader",
                            ping_seconds=self.interval_seconds, lease_pings=LEASE_INTERVALS)
@@ -71,6 +78,7 @@ class HistorySampler:
         self.process = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._before = self._window.totals()
         self._cache_before = self._cache_totals()
+        self._statements_before = STATEMENTS.snapshot()
         self._reset_probes()
         self._tasks: list[asyncio.Task] = []
         self._failing: set[str] = set()
@@ -111,6 +119,7 @@ class HistorySampler:
             if self._paused is not None and self._paused():
                 # What this interval counted is dropped, not carried into the next staged row.
                 self._before, self._cache_before = self._window.totals(), self._cache_totals()
+                self._statements_before = STATEMENTS.snapshot()
                 self._reset_probes()
                 await self.resign()
                 continue
@@ -142,7 +151,9 @@ class HistorySampler:
     def _cache_totals(self) -> dict[str, tuple[int, int]]:
         return self._cache_stats.lookup_totals() if self._cache_stats is not None else {}
 
-    def payload(self, after: dict, cache_after: dict[str, tuple[int, int]]) -> dict:
+    def payload(self, after: dict, cache_after: dict[str, tuple[int, int]],
+                statements_after: tuple[int, float, int], *,
+                round_trip_seconds: float | None = None) -> dict:
         """This process's counts since the last successful flush, and its readings."""
         cache: dict[str, list[int]] = {}
         for namespace, (lookups, hits) in cache_after.items():
@@ -156,6 +167,8 @@ class HistorySampler:
             pool_mean = pool_max = self._checked_out()
         else:
             pool_mean, pool_max = self._pool_sum / probes, self._pool_max
+        count, seconds, errors = (now - then for now, then in zip(
+            statements_after, self._statements_before, strict=True))
         return {
             "http": delta(self._before, after),
             "cache": cache,
@@ -163,14 +176,23 @@ class HistorySampler:
                      "capacity": self._pool_capacity},
             "loop_lag": {"max": self._lag_max, "sum": self._lag_sum, "count": probes},
             "rss_bytes": self._os_process.memory_info().rss,
+            "db": {"round_trip_seconds": round_trip_seconds, "statements": count,
+                   "statement_seconds": seconds, "errors": errors},
+            "dependencies": self._dependencies() if self._dependencies is not None else {},
         }
 
     async def flush(self, *, interval_start: float) -> bool:
-        """Stage one row for the interval; on failure its counts go with the next one."""
+        """Stage one row for the interval; on failure its counts go with the next one. The row
+        carries a measured round trip: a pooled connection's checkout and a SELECT 1, less the
+        time the event loop was busy meanwhile (that is this process's lag, not the database's)."""
         after, cache_after = self._window.totals(), self._cache_totals()
-        payload = self.payload(after, cache_after)
+        statements_after = STATEMENTS.snapshot()
         try:
             async with self._sessionmaker() as session:
+                started = time.monotonic()
+                await session.execute(text("SELECT 1"))
+                payload = self.payload(after, cache_after, statements_after,
+                                       round_trip_seconds=loop_lag.on_time_since(started))
                 await repository.stage(session, interval_start=_utc(interval_start),
                                        process=self.process, payload=payload)
                 await session.commit()
@@ -179,6 +201,7 @@ class HistorySampler:
             return False
         self._recovered("flush")
         self._before, self._cache_before = after, cache_after
+        self._statements_before = statements_after
         self._reset_probes()
         return True
 

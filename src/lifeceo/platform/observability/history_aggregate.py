@@ -32,6 +32,8 @@ def aggregate(payloads: list[dict], *, interval_seconds: float, carried: Sequenc
     histograms = _http(counted, interval_seconds, points)
     _cache(counted, points)
     _process(payloads, points)
+    _database(payloads, points)
+    _dependencies(payloads, points)
     return points, histograms
 
 
@@ -59,12 +61,18 @@ def _http(payloads: list[dict], interval_seconds: float,
     for name, counts in sorted(by_class.items()):
         requests = sum(c["requests"] for c in counts)
         errors = sum(c["errors"] for c in counts)
+        statements = sum(c.get("statements", 0) for c in counts)
+        repeated = sum(c.get("repeated", 0) for c in counts)
         hist = merge([c["hist"] for c in counts])
         every.append({str(i): n for i, n in hist.items()})
         histograms[name] = (requests, {str(i): n for i, n in sorted(hist.items())})
         total_requests += requests
         total_errors += errors
         _request_points(points, name, requests, errors, hist, interval_seconds)
+        if statements:  # the request profiles are on
+            points.append(Point("sql_statements_per_request", name, statements / requests,
+                                requests))
+            points.append(Point("n_plus_one_ratio", name, repeated / requests, requests))
     points.append(Point("http_request_rate_per_second", ALL, total_requests / interval_seconds,
                         total_requests))
     if total_requests:
@@ -122,3 +130,30 @@ def _process(payloads: list[dict], points: list[Point]) -> None:
     if rss:
         points.append(Point("process_rss_bytes", "sum", float(sum(rss)), len(rss)))
         points.append(Point("process_rss_bytes", "max", float(max(rss)), len(rss)))
+
+
+def _database(payloads: list[dict], points: list[Point]) -> None:
+    trips = [p["db"]["round_trip_seconds"] for p in payloads
+             if p.get("db") and p["db"].get("round_trip_seconds") is not None]
+    if trips:
+        points.append(Point("db_round_trip_seconds", "avg", sum(trips) / len(trips), len(trips)))
+        points.append(Point("db_round_trip_seconds", "max", max(trips), len(trips)))
+    statements = sum(p["db"]["statements"] for p in payloads if p.get("db"))
+    if statements:
+        seconds = sum(p["db"]["statement_seconds"] for p in payloads if p.get("db"))
+        errors = sum(p["db"]["errors"] for p in payloads if p.get("db"))
+        points.append(Point("db_statement_seconds", "avg", seconds / statements, statements))
+        points.append(Point("db_error_ratio", ALL, errors / statements, statements))
+
+
+def _dependencies(payloads: list[dict], points: list[Point]) -> None:
+    """Per dependency, the share of the processes watching it that find it down."""
+    watching: dict[str, int] = {}
+    down: dict[str, int] = {}
+    for payload in payloads:
+        for name, up in payload.get("dependencies", {}).items():
+            watching[name] = watching.get(name, 0) + 1
+            down[name] = down.get(name, 0) + (not up)
+    for name in sorted(watching):
+        points.append(Point("dependency_down_ratio", name, down[name] / watching[name],
+                            watching[name]))

@@ -46,6 +46,20 @@ SERIES: dict[str, Series] = {series.name: series for series in (
     Series("process_rss_bytes", "gauge", "B", "stat",
            "Resident memory of the web processes: 'sum' over them and 'max' of one"),
     Series("web_processes", "gauge", "1", "stat", "Web processes that reported ('all')"),
+    Series("sql_statements_per_request", "ratio", "1", "route_class",
+           "SQL statements per request, per route class (with the request profiles on)"),
+    Series("n_plus_one_ratio", "ratio", "1", "route_class",
+           "Share of requests that ran one statement fingerprint at least 5 times for at least "
+           "50 ms (Sentry's N+1 rule), per route class (with the request profiles on)"),
+    Series("db_round_trip_seconds", "gauge", "s", "stat",
+           "A pooled connection's checkout and a SELECT 1, measured by each web process every "
+           "interval: 'avg' over them and 'max' of one"),
+    Series("db_statement_seconds", "ratio", "s", "stat",
+           "Mean time of the SQL statements of every web process ('avg')"),
+    Series("db_error_ratio", "ratio", "1", "stat", "Share of SQL statements that failed ('all')"),
+    Series("dependency_down_ratio", "ratio", "1", "dependency",
+           "Share of the web processes watching a dependency that find it unreachable, per "
+           "dependency (a breaker held open by a lever is left out)"),
 )}
 
 PERCENTILE_SERIES = tuple(name for name, series in SERIES.items() if series.kind == "percentile")

@@ -55,6 +55,24 @@ def _main_statement_kind(statement: str) -> str:
     return "select"
 
 
+class StatementTotals:
+    """This process's timed statements since it started: the metrics history diffs them every
+    interval (the mean statement time and error ratio of every process, for the monitor)."""
+
+    __slots__ = ("count", "errors", "seconds")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.errors = 0
+        self.seconds = 0.0
+
+    def snapshot(self) -> tuple[int, float, int]:
+        return self.count, self.seconds, self.errors
+
+
+STATEMENTS = StatementTotals()
+
+
 class StatementTimer:
     """Times each statement once (one listener pair, and handle_error for those that raise) for
     the SQL histogram, the current request's profile, or both: whichever of
@@ -84,6 +102,10 @@ class StatementTimer:
             self._record(exception_context.statement, time.perf_counter() - started, failed=True)
 
     def _record(self, statement: str, seconds: float, *, failed: bool) -> None:
+        STATEMENTS.count += 1
+        STATEMENTS.seconds += seconds
+        if failed:
+            STATEMENTS.errors += 1
         if self.histogram:
             kind = statement_kind(statement)
             metrics.db_queries.labels(kind).observe(seconds)

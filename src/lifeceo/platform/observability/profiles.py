@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lifeceo.platform.observability.logging import trace_ids
 from lifeceo.platform.observability.metrics_http import METHODS, route_template
 from lifeceo.platform.observability.profiles_sql import MAX_STATEMENT_CHARS, fingerprint
+from lifeceo.platform.observability.window import RequestWindow, default_window
 from lifeceo.settings import Settings
 
 # Distinct statement texts one profile counts; a loop building SQL with literals in it adds one
@@ -109,6 +110,14 @@ def repeated_fingerprints(profile: RequestProfile, *, min_count: int = N_PLUS_ON
     """The fingerprints a request repeated at least `min_count` times for `min_total_ms`."""
     return [stats for stats in profile.by_fingerprint()
             if stats.count >= min_count and stats.total_ms >= min_total_ms]
+
+
+def repeats_statements(profile: RequestProfile) -> bool:
+    """Whether a finished request broke the N+1 rule. Most requests run a few statements in a
+    few milliseconds and are answered by the two sums alone; the rest are fingerprinted."""
+    return (profile.statement_count >= N_PLUS_ONE_MIN_COUNT
+            and profile.sql_ms >= N_PLUS_ONE_MIN_TOTAL_MS
+            and bool(repeated_fingerprints(profile)))
 
 
 class ProfileStore:
@@ -264,10 +273,13 @@ def current_profile() -> RequestProfile | None:
 class ProfileMiddleware:
     """Opens a profile for each request and offers it to the store once the response is sent.
     Outside the request context (it reads the request id bound there) and the error reporting,
-    so it sees the status the client got; pure ASGI, so the context variable reaches the route."""
+    so it sees the status the client got; pure ASGI, so the context variable reaches the route.
+    Every request's statement count, and whether it repeated one, go to the request window: the
+    metrics history carries them from every process to the monitor's n_plus_one detector."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, window: RequestWindow | None = None) -> None:
         self.app = app
+        self.window = window or default_window()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -296,6 +308,8 @@ class ProfileMiddleware:
             profile.duration_ms = ((ended or time.perf_counter()) - started) * 1000
             profile.route = route_template(scope)
             profile.request_id = scope.get("state", {}).get("request_id")
+            self.window.observe_statements(profile.route, profile.statement_count,
+                                           repeated=repeats_statements(profile))
             if PROFILES.keep(profile):
                 # Still inside the request's server span (tracing wraps every middleware).
                 profile.trace_id = trace_ids().get("trace_id")

@@ -31,8 +31,9 @@ ROUTE_CLASSES = (*dict.fromkeys(SEGMENT_CLASSES.values()), "health", "other", "u
 
 _log = math.log
 
-# Per class: cumulative (requests, 5xx, histogram), copied at each flush.
-Totals = dict[str, tuple[int, int, list[int]]]
+# Per class: cumulative (requests, 5xx, histogram, SQL statements, requests that repeated one
+# statement), copied at each flush.
+Totals = dict[str, tuple[int, int, list[int], int, int]]
 
 
 def route_class(route: str) -> str:
@@ -50,12 +51,15 @@ def route_class(route: str) -> str:
 class ClassCounters:
     """Cumulative since the window was made: the flush diffs against its last copy."""
 
-    __slots__ = ("buckets", "errors", "requests")
+    __slots__ = ("buckets", "errors", "repeated", "requests", "statements")
 
     def __init__(self) -> None:
         self.requests = 0
         self.errors = 0
         self.buckets = new_buckets()
+        # From the request profiles (lifeceo.platform.observability.profiles), when they are on.
+        self.statements = 0
+        self.repeated = 0
 
 
 class RequestWindow:
@@ -84,15 +88,28 @@ class RequestWindow:
         else:
             counters.buckets[0] += 1
 
+    def observe_statements(self, route: str, statements: int, *, repeated: bool) -> None:
+        """Count one finished request's SQL statements, and whether it repeated one statement
+        by the N+1 rule (the profile middleware calls it)."""
+        counters = self.by_route.get(route)
+        if counters is None:
+            counters = self.counters_for(route)
+        counters.statements += statements
+        if repeated:
+            counters.repeated += 1
+
     def totals(self) -> Totals:
-        return {name: (c.requests, c.errors, c.buckets.copy()) for name, c in self.by_class.items()}
+        return {name: (c.requests, c.errors, c.buckets.copy(), c.statements, c.repeated)
+                for name, c in self.by_class.items()}
 
 
 def delta(before: Totals, after: Totals) -> dict[str, dict[str, object]]:
-    """Per class with traffic in between: requests, 5xx and sparse histogram {bucket: count}."""
+    """Per class with traffic in between: requests, 5xx, sparse histogram {bucket: count}, and
+    the profiles' SQL statements and requests that repeated one."""
     out: dict[str, dict[str, object]] = {}
-    for name, (requests, errors, buckets) in after.items():
-        old_requests, old_errors, old_buckets = before.get(name, (0, 0, None))
+    for name, (requests, errors, buckets, statements, repeated) in after.items():
+        old_requests, old_errors, old_buckets, old_statements, old_repeated = before.get(
+            name, (0, 0, None, 0, 0))
         if requests == old_requests:
             continue
         if old_buckets is None:
@@ -100,7 +117,8 @@ def delta(before: Totals, after: Totals) -> dict[str, dict[str, object]]:
         else:
             hist = {str(i): n - o for i, (n, o) in enumerate(zip(buckets, old_buckets)) if n != o}
         out[name] = {"requests": requests - old_requests, "errors": errors - old_errors,
-                     "hist": hist}
+                     "hist": hist, "statements": statements - old_statements,
+                     "repeated": repeated - old_repeated}
     return out
 
 

@@ -106,6 +106,13 @@ class RateLimiter:
         return (self._shared is not None and not self._redis_down
                 and self.held is not BreakerState.OPEN)
 
+    def redis_reachable(self) -> bool | None:
+        """Whether the shared counts answer; None without Redis or while the breaker lever holds
+        them."""
+        if self._shared is None or self.held is not None:
+            return None
+        return not self._redis_down
+
     @property
     def redis_configured(self) -> bool:
         return self._shared is not None

@@ -21,12 +21,12 @@ from lifeceo.platform.observability.history_models import (
 from lifeceo.platform.observability.window import RequestWindow
 
 
-def sampler(app, *, interval_seconds: float = 10.0) -> HistorySampler:
+def sampler(app, *, interval_seconds: float = 10.0, **kwargs) -> HistorySampler:
     """A sampler with a window and cache statistics of its own: another process, as it were."""
     settings = app.state.settings.model_copy(
         update={"metrics_history_interval_seconds": interval_seconds})
     return HistorySampler(settings, app.state.engine, app.state.sessionmaker,
-                          window=RequestWindow(), cache_stats=CacheStats(min_samples=1))
+                          window=RequestWindow(), cache_stats=CacheStats(min_samples=1), **kwargs)
 
 
 @pytest.fixture
@@ -58,7 +58,8 @@ def last_interval(interval: float = 10.0) -> float:
 
 
 async def test_two_processes_one_leader_one_aggregated_sample(app, processes):
-    first, second = processes(), processes()
+    first = processes(dependencies=lambda: {"cache-redis": True})
+    second = processes(dependencies=lambda: {"cache-redis": False})
     for i in range(40):
         first._window.observe("/api/v1/feed", "GET", 200, 0.010 + i * 0.001)
     for i in range(60):
@@ -87,6 +88,10 @@ async def test_two_processes_one_leader_one_aggregated_sample(app, processes):
     assert samples["web_processes", "all"].value == 2
     assert samples["process_rss_bytes", "sum"].value > samples["process_rss_bytes", "max"].value
     assert samples["queue_depth", "email"].value == 0
+    # Each process measured a round trip to the database as it staged its row.
+    trip = samples["db_round_trip_seconds", "max"]
+    assert trip.samples == 2 and 0 < trip.value < 1
+    assert samples["dependency_down_ratio", "cache-redis"].value == 0.5
     assert await count(app, MetricsStaging) == 0
     assert await count(app, MetricsHistogram) == 2
 
@@ -229,7 +234,14 @@ async def test_requests_through_the_http_middleware_reach_the_history(app, clien
             p50 = await session.scalar(text("""
                 SELECT max(value) FROM metrics_samples
                  WHERE name = 'http_latency_p50_seconds' AND label = 'feed'"""))
+            # The profiles counted the feed's statements; none repeated one.
+            statements = dict(list(await session.execute(text("""
+                SELECT name, max(value) FROM metrics_samples
+                 WHERE name IN ('sql_statements_per_request', 'n_plus_one_ratio')
+                   AND label = 'feed' GROUP BY name"""))))
     finally:
         await running.close()
     assert written == {"feed": 5, "posts": 1, "unmatched": 1, "all": 7}
     assert 0 < p50 < 1
+    assert statements["sql_statements_per_request"] > 0
+    assert statements["n_plus_one_ratio"] == 0

@@ -115,3 +115,66 @@ def test_event_loop_blocked_needs_more_than_one_pause():
     [found] = blocked.evaluate(signals(event_loop_lag_seconds={
         "max": series(np.r_[np.full(3, 0.01), 0.8, 0.02, 1.2])}))
     assert "1.20 s" in found.summary
+
+
+def test_n_plus_one_needs_repeated_requests_and_a_share_of_the_class():
+    n_plus_one = BY_NAME["n_plus_one"]
+    statements = {"admin": series(np.full(6, 3.0), samples=40)}
+    # Two requests in a minute broke the rule: a report's loop, not the class's problem.
+    rare = series(np.r_[np.zeros(5), 2 / 40], samples=40)
+    assert n_plus_one.evaluate(signals(n_plus_one_ratio={"admin": rare},
+                                       sql_statements_per_request=statements)) == []
+    # 12 of 240 requests (5 %) repeated a statement.
+    repeating = series(np.full(6, 2 / 40), samples=40)
+    [found] = n_plus_one.evaluate(signals(n_plus_one_ratio={"admin": repeating},
+                                          sql_statements_per_request=statements))
+    assert (found.fingerprint, found.evidence["statements_per_request"]) == (
+        "n_plus_one:admin", 3.0)
+    assert "12 of 240 admin requests" in found.summary
+    # 12 of 24,000 feed requests: 0.05 %, under the 1 % share.
+    busy = series(np.full(6, 2 / 4000), samples=4000)
+    assert n_plus_one.evaluate(signals(n_plus_one_ratio={"feed": busy})) == []
+
+
+def test_database_slow_against_its_own_normal_and_not_while_the_loop_lags():
+    slow = BY_NAME["database_connection_slow"]
+    normal = noise(0.002, 360, 0.0003, 6)
+    # 40 ms statements in the last two intervals: over 25 ms and 3 times the 2 ms normal.
+    incident = series(np.r_[normal, 0.002, 0.002, 0.002, 0.002, 0.04, 0.04], samples=500)
+    [found] = slow.evaluate(signals(db_statement_seconds={"avg": incident}))
+    assert (found.fingerprint, found.severity) == ("database_connection_slow:statements",
+                                                   "warning")
+    assert abs(found.evidence["baseline"]["median"] - 0.002) < 0.0005
+    # One slow interval is not enough.
+    once = series(np.r_[normal, np.full(5, 0.002), 0.04], samples=500)
+    assert slow.evaluate(signals(db_statement_seconds={"avg": once})) == []
+    # A server whose statements take 30 ms normally (a remote database): 40 ms is its normal.
+    remote = series(np.r_[noise(0.03, 360, 0.003, 7), np.full(6, 0.04)], samples=500)
+    assert slow.evaluate(signals(db_statement_seconds={"avg": remote})) == []
+    # Without history yet, the floor alone: a 30 ms round trip twice running is slow.
+    trips = series(np.r_[np.full(4, 0.001), 0.03, 0.03], samples=2)
+    [found] = slow.evaluate(signals(db_round_trip_seconds={"max": trips}))
+    assert found.label == "round_trip" and found.evidence["baseline"] is None
+    # Statements 0.4 s long while the loop was blocked 0.8 s in those intervals: the loop's.
+    lagging = series(np.r_[normal, np.full(4, 0.002), 0.4, 0.4], samples=500)
+    lag = series(np.r_[np.full(4, 0.01), 0.8, 0.8], samples=40)
+    assert slow.evaluate(signals(db_statement_seconds={"avg": lagging},
+                                 event_loop_lag_seconds={"max": lag})) == []
+
+
+def test_dependency_down_when_processes_lose_redis_or_statements_fail():
+    down = BY_NAME["dependency_down"]
+    healthy = series(np.zeros(6), samples=2)
+    blip = series(np.r_[np.zeros(5), 0.5], samples=2)
+    assert down.evaluate(signals(dependency_down_ratio={"cache-redis": healthy,
+                                                        "ratelimit-redis": blip})) == []
+    outage = series(np.r_[np.zeros(4), 1.0, 1.0], samples=2)
+    [found] = down.evaluate(signals(dependency_down_ratio={"cache-redis": outage}))
+    assert (found.fingerprint, found.severity) == ("dependency_down:cache-redis", "critical")
+    assert "100% of the web processes" in found.summary
+    # 10 % of 3,000 statements failed; 10 % of 30 is too few to say anything.
+    failing = series(np.full(6, 0.1), samples=500)
+    [found] = down.evaluate(signals(db_error_ratio={"all": failing}))
+    assert found.label == "database"
+    assert down.evaluate(signals(db_error_ratio={"all": series(np.full(6, 0.1),
+                                                                samples=5)})) == []

@@ -146,6 +146,35 @@ def test_aggregate_sums_processes_and_merges_their_histograms():
     assert values["web_processes", "all"].value == 2
 
 
+def test_aggregate_carries_statements_round_trips_and_dependencies():
+    first, second = RequestWindow(), RequestWindow()
+    for window, repeated in ((first, 1), (second, 3)):
+        for i in range(10):
+            window.observe("/api/v1/admin/chaos/probe", "GET", 200, 0.01)
+            window.observe_statements("/api/v1/admin/chaos/probe", 40 if i < repeated else 2,
+                                      repeated=i < repeated)
+    points, _ = aggregate([
+        payload(first, db={"round_trip_seconds": 0.001, "statements": 300,
+                           "statement_seconds": 0.3, "errors": 0},
+                dependencies={"cache-redis": True, "ratelimit-redis": True}),
+        payload(second, db={"round_trip_seconds": 0.003, "statements": 100,
+                            "statement_seconds": 0.5, "errors": 4},
+                dependencies={"cache-redis": False}),
+    ], interval_seconds=10)
+    values = {(p.name, p.label): p for p in points}
+    assert values["n_plus_one_ratio", "admin"].value == 4 / 20
+    assert values["sql_statements_per_request", "admin"].value == (4 * 40 + 16 * 2) / 20
+    assert values["db_round_trip_seconds", "max"].value == 0.003
+    assert values["db_round_trip_seconds", "avg"].value == pytest.approx(0.002)
+    assert values["db_statement_seconds", "avg"].value == pytest.approx(0.8 / 400)
+    assert values["db_statement_seconds", "avg"].samples == 400
+    assert values["db_error_ratio", "all"].value == 4 / 400
+    assert values["dependency_down_ratio", "cache-redis"].value == 0.5
+    assert values["dependency_down_ratio", "ratelimit-redis"].value == 0.0
+    # Without profiles, no statement series: 0 statements is not "no N+1".
+    assert ("n_plus_one_ratio", "feed") not in values
+
+
 def test_an_idle_interval_has_a_zero_rate_and_no_ratio():
     points, histograms = aggregate([{"http": {}, "cache": {}}], interval_seconds=10)
     names = {(p.name, p.label): p.value for p in points}
