@@ -99,7 +99,7 @@ async def audit_entries(session: AsyncSession, *, key: str | None, before_id: in
 
 
 async def change_before(session: AsyncSession, *, until: datetime, within: timedelta,
-                             action: str) -> FlagAudit | None:
+                        action: str) -> FlagAudit | None:
     """The last flag change of kind `action` in the `within` up to `until`."""
     return await session.scalar(
         select(FlagAudit)
@@ -113,7 +113,7 @@ async def audit_entry(session: AsyncSession, audit_id: int) -> FlagAudit | None:
 
 
 async def last_change(session: AsyncSession, key: str, *, actor: str,
-                           action: str) -> FlagAudit | None:
+                      action: str) -> FlagAudit | None:
     return await session.scalar(
         select(FlagAudit)
         .where(FlagAudit.flag_key == key, FlagAudit.actor == actor, FlagAudit.action == action)

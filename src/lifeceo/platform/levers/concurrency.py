@@ -106,7 +106,9 @@ class AdaptiveConcurrencyMiddleware:
             return
         if route_class.enabled and route_class.inflight >= route_class.limiter.limit:
             route_class.shed += 1
-            if (prefix := class_prefix(scope["path"])) is not None:
+            # What a shed request counts under in the metrics (a path of class "other" then
+            # counts as unmatched).
+            if (prefix := window.class_prefix(scope["path"])) is not None:
                 scope[ROUTE_PREFIX] = prefix
             await self._shed(scope, send, route_class)
             return
@@ -129,14 +131,3 @@ class AdaptiveConcurrencyMiddleware:
             (b"retry-after", str(self.limits.retry_after_seconds).encode()),
             (b"cache-control", b"no-store")]})
         await send({"type": "http.response.body", "body": body})
-
-
-def class_prefix(path: str) -> str | None:
-    """What a shed request, answered before routing, counts under in the metrics: the prefix
-    that gives its route class (`/api/v1/search`), a bounded label; None where no prefix does
-    (a path of class "other" then counts as unmatched)."""
-    if path.startswith("/api/health"):
-        return "/api/health"
-    prefix = window.API_PREFIX
-    segment = path[len(prefix):].partition("/")[0] if path.startswith(prefix) else ""
-    return f"{prefix}{segment}" if segment in window.SEGMENT_CLASSES else None

@@ -152,8 +152,7 @@ class HistorySampler:
         return self._cache_stats.lookup_totals() if self._cache_stats is not None else {}
 
     def payload(self, after: dict, cache_after: dict[str, tuple[int, int]],
-                statements_after: tuple[int, float, int], *,
-                round_trip_seconds: float | None = None) -> dict:
+                statements_after: tuple[int, float, int], *, round_trip_seconds: float) -> dict:
         """This process's counts since the last successful flush, and its readings."""
         cache: dict[str, list[int]] = {}
         for namespace, (lookups, hits) in cache_after.items():

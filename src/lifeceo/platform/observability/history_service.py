@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeceo.errors import Unprocessable
+from lifeceo.platform.http.params import assume_utc
 from lifeceo.platform.observability import history_repository as repository
 from lifeceo.platform.observability.history_schemas import LabelSeries, SeriesPoint, SeriesReport
 from lifeceo.platform.observability.history_series import SERIES
@@ -47,9 +48,9 @@ class HistoryService:
                      label: str | None, start: datetime | None, end: datetime | None,
                      step: int | None) -> SeriesReport:
         now = datetime.now(UTC)
-        end = _aware(end) if end is not None else now
+        end = assume_utc(end) if end is not None else now
         try:
-            start = _aware(start) if start is not None else end - timedelta(hours=1)
+            start = assume_utc(start) if start is not None else end - timedelta(hours=1)
         except OverflowError:  # `to` in the first hour of year 1
             raise Unprocessable("`to` is out of range.") from None
         if start >= end:
@@ -72,11 +73,6 @@ class HistoryService:
             description=meta.description, start=start, end=end, resolution_seconds=resolution,
             step_seconds=step,
             series=[LabelSeries(label=key, points=points) for key, points in by_label.items()])
-
-
-def _aware(moment: datetime) -> datetime:
-    """A time without a zone is taken as UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 history_service = HistoryService()

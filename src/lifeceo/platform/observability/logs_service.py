@@ -2,13 +2,14 @@
 buffer, which also answers when the database does not."""
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifeceo.platform.db.errors import database_unavailable
 from lifeceo.platform.http.pagination import decode_cursor, encode_cursor
+from lifeceo.platform.http.params import assume_utc
 from lifeceo.platform.observability import logs_repository as repository
 from lifeceo.platform.observability.logs_shipper import NODE, LogShipper
 from lifeceo.platform.observability.recent import LEVELS, RECENT_LOGS
@@ -71,11 +72,6 @@ class LogService:
         return RecentLogsPage(source=source, degraded=degraded, items=items,
                               next_cursor=next_cursor, pid=os.getpid(),
                               capacity=RECENT_LOGS.capacity, held=len(RECENT_LOGS))
-
-
-def assume_utc(moment: datetime | None) -> datetime | None:
-    """A time without a zone is taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 log_service = LogService()

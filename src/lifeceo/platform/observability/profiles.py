@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lifeceo.platform.observability.logging import trace_ids
 from lifeceo.platform.observability.metrics_http import METHODS, route_template
 from lifeceo.platform.observability.profiles_sql import MAX_STATEMENT_CHARS, fingerprint
-from lifeceo.platform.observability.window import RequestWindow, default_window
+from lifeceo.platform.observability.window import observe_statements
 from lifeceo.settings import Settings
 
 # Distinct statement texts one profile counts; a loop building SQL with literals in it adds one
@@ -277,9 +277,8 @@ class ProfileMiddleware:
     Every request's statement count, and whether it repeated one, go to the request window: the
     metrics history carries them from every process to the monitor's n_plus_one detector."""
 
-    def __init__(self, app: ASGIApp, window: RequestWindow | None = None) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.window = window or default_window()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -308,8 +307,8 @@ class ProfileMiddleware:
             profile.duration_ms = ((ended or time.perf_counter()) - started) * 1000
             profile.route = route_template(scope)
             profile.request_id = scope.get("state", {}).get("request_id")
-            self.window.observe_statements(profile.route, profile.statement_count,
-                                           repeated=repeats_statements(profile))
+            observe_statements(profile.route, profile.statement_count,
+                               repeated=repeats_statements(profile))
             if PROFILES.keep(profile):
                 # Still inside the request's server span (tracing wraps every middleware).
                 profile.trace_id = trace_ids().get("trace_id")

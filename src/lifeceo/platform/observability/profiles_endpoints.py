@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from lifeceo.errors import NotFound
 from lifeceo.platform.http.identity import administrator
-from lifeceo.platform.observability.logs_service import assume_utc
+from lifeceo.platform.http.params import assume_utc
 from lifeceo.platform.observability.profiles import PROFILES, Order
 from lifeceo.platform.observability.profiles_schemas import (
     ProfileDetail,

@@ -48,6 +48,15 @@ def route_class(route: str) -> str:
     return "other"
 
 
+def class_prefix(path: str) -> str | None:
+    """The prefix that gives a path its route class (`/api/v1/search`), a bounded label for a
+    request answered before routing; None where no prefix does (class "other")."""
+    if path.startswith("/api/health"):
+        return "/api/health"
+    segment = path[len(API_PREFIX):].partition("/")[0] if path.startswith(API_PREFIX) else ""
+    return f"{API_PREFIX}{segment}" if segment in SEGMENT_CLASSES else None
+
+
 class ClassCounters:
     """Cumulative since the window was made: the flush diffs against its last copy."""
 
@@ -124,6 +133,7 @@ def delta(before: Totals, after: Totals) -> dict[str, dict[str, object]]:
 
 _default = RequestWindow()
 _observe = _default.observe
+observe_statements = _default.observe_statements
 
 
 def default_window() -> RequestWindow:
