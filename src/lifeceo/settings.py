@@ -383,6 +383,32 @@ class Settings(BaseSettings):
     # when over 5 % of its statements fail (over as many as an error ratio needs).
     monitor_dependency_down_intervals: int = Field(default=2, ge=1)
     monitor_db_max_error_ratio: float = Field(default=0.05, gt=0, le=1)
+    # A network dependency is slow when, in each of the last 2 intervals with calls, its calls
+    # take 5 times their median and 500 ms (a purge to Varnish on the LAN takes ~1 ms, a
+    # relay's SMTP delivery tens, a webhook hundreds: past half a second every caller waits),
+    # or over 20 % of them fail (one refused delivery in a handful is the receiver's answer).
+    monitor_dependency_slow_floor_ms: float = Field(default=500.0, gt=0)
+    monitor_dependency_slow_factor: float = Field(default=5.0, ge=1)
+    monitor_dependency_slow_intervals: int = Field(default=2, ge=1)
+    monitor_dependency_max_failure_ratio: float = Field(default=0.2, gt=0, le=1)
+    # The cache's Redis is slower than the database it spares when its reads take longer than
+    # the mean SQL statement and 5 ms (a GET on the LAN takes ~0.3 ms; below 5 ms no page
+    # waits on it) in those intervals: its breaker is then better open (open_breaker).
+    monitor_cache_slow_floor_ms: float = Field(default=5.0, gt=0)
+    # A client is abusive when it makes a quarter of the rate-limited requests admitted in each
+    # of the last 2 intervals, and 300 in the short window (5 a second): on a community site
+    # with hundreds of readers nobody reads that much by hand; a scraper or a retry loop does.
+    # tighten_client then holds it to 60 a minute, which a person reading and posting never
+    # notices and a script slows to.
+    monitor_client_max_share: float = Field(default=0.25, gt=0, le=1)
+    monitor_client_min_requests: int = Field(default=300, ge=1)
+    monitor_client_intervals: int = Field(default=2, ge=1)
+    monitor_tightened_client_limit: str = "60/minute"
+    # An error group is new or surging with 10 errors in the short window (one user retrying a
+    # broken page makes a few) and none in the hour before, or 10 times its hourly rate: a
+    # known error that comes and goes (a client's bad input, a flaky call) stays below that.
+    monitor_error_group_min_errors: int = Field(default=10, ge=1)
+    monitor_error_group_surge_factor: float = Field(default=10.0, gt=1)
     # The monitor's loop (lifeceo.platform.monitor.leader): one leader of all processes and nodes
     # evaluates the detectors; off, no process starts it (the advanced-monitoring flag pauses it
     # at runtime instead).
@@ -411,27 +437,31 @@ class Settings(BaseSettings):
     # outlasts a load spike's detection, verification and resolution (60 + 180 + 120 s); a
     # queue's backlog of tens of minutes drains in 30; a recycle's setting only has to reach the
     # worker that acts, within seconds. A flag rollback does not expire (0): it stays until an
-    # administrator applies the change again.
+    # administrator applies the change again. A slow Redis (a fork for a snapshot, a big KEYS)
+    # is held off for 5 minutes, then its breaker's half-open probe tries it again.
     monitor_action_hold_seconds: dict[str, int] = {
         "shed": 900, "serve_stale": 900, "raise_queue_concurrency": 1800, "recycle_worker": 120,
-        "rollback_flag": 0}
+        "rollback_flag": 0, "open_breaker": 300, "tighten_client": 900}
     # The detector must be quiet this soon after the lever is pulled, else it is undone: the
     # latency burn rate's short window (60 s) must have passed clean, with two intervals to
     # spare; a queue's depth trend and an RSS forecast read the long window (300 s).
     monitor_action_verify_seconds: dict[str, float] = {
         "shed": 180.0, "serve_stale": 180.0, "raise_queue_concurrency": 300.0,
-        "recycle_worker": 300.0, "rollback_flag": 180.0}
+        "recycle_worker": 300.0, "rollback_flag": 180.0, "open_breaker": 90.0,
+        "tighten_client": 180.0}
     # One fingerprint is not tried again by the same action for this long (from its proposal):
     # the lever's hold, so that an expired mitigation may be renewed, never stacked; a flag is
     # rolled back at most once an hour for one burst.
     monitor_action_cooldown_seconds: dict[str, float] = {
         "shed": 900.0, "serve_stale": 900.0, "raise_queue_concurrency": 1800.0,
-        "recycle_worker": 1800.0, "rollback_flag": 3600.0}
+        "recycle_worker": 1800.0, "rollback_flag": 3600.0, "open_breaker": 300.0,
+        "tighten_client": 900.0}
     # Attempts of one action per hour, all fingerprints: more means the lever does not fix the
-    # cause, and a human should look; a second recycle within an hour is a leak, not bad luck.
+    # cause, and a human should look; a second recycle within an hour is a leak, not bad luck;
+    # ten clients tightened in an hour is an attack for the proxy in front, not for this lever.
     monitor_action_max_per_hour: dict[str, int] = {
         "shed": 3, "serve_stale": 3, "raise_queue_concurrency": 2, "recycle_worker": 2,
-        "rollback_flag": 2}
+        "rollback_flag": 2, "open_breaker": 3, "tighten_client": 10}
     # rollback_flag's suspect: the last flag change in the 15 minutes before an error burst's
     # incident opened; a change's errors show within a minute or two of it reaching traffic.
     monitor_flag_change_window_seconds: float = Field(default=900.0, gt=0)

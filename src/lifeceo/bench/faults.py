@@ -17,7 +17,7 @@ class PlannedFault:
 
 
 FAULTS = {fault.kind: fault for fault in (
-    PlannedFault("route_errors", 0.5, "feed", ("error_burst",),
+    PlannedFault("route_errors", 0.5, "feed", ("error_burst", "integration_method_mismatch"),
                  "half of the feed's requests (~45 % of the load) fail: 300 times the 0.1 % "
                  "budget"),
     PlannedFault("db_latency", 300, None, ("database_connection_slow", "slow_api_response"),
@@ -32,9 +32,9 @@ FAULTS = {fault.kind: fault for fault in (
                  "the beacons' queue held at 0: its jobs wait and pile up"),
     PlannedFault("n_plus_one", 200, None, ("n_plus_one",),
                  "the probe route (5 % of the load) repeats its SELECT 200 times"),
-    # The background load makes no outgoing calls; no detector watches dependencies' latency.
-    PlannedFault("slow_dependency", 2000, None, (),
-                 "outgoing HTTP and SMTP connections 2 s slower"),
+    PlannedFault("slow_dependency", 2000, None, ("slow_dependency",),
+                 "outgoing HTTP and SMTP 2 s slower: the likes' purges (5 % of the load) time "
+                 "out at 1 s"),
     # The breaker degrades to L1 on its own; the detector says why.
     PlannedFault("redis_outage", 1, None, ("dependency_down",),
                  "the cache's and the rate limiter's Redis connections refused"),

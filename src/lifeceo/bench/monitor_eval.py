@@ -13,6 +13,7 @@ from rich.console import Console
 
 from lifeceo.bench import workloads, wrk
 from lifeceo.bench.faults import FAULTS, PlannedFault
+from lifeceo.bench.purge_receiver import PurgeReceiver
 from lifeceo.bench.runner import ensure_data_set
 from lifeceo.bench.scorecard import FaultScore, Scorecard, Sighting
 from lifeceo.bench.server import BenchServer
@@ -72,8 +73,9 @@ def run(options: EvalOptions, console: Console) -> Path:
         **{key.removeprefix("LIFECEO_").lower(): value for key, value in EVAL_SETTINGS.items()
            if key.endswith("SECONDS")}})
     log = options.data_dir / "monitor-eval-server.log"
-    with BenchServer(options.data_dir, workers=options.workers, log=log,
-                     overrides=EVAL_SETTINGS) as server:
+    with PurgeReceiver() as purges, BenchServer(
+            options.data_dir, workers=options.workers, log=log,
+            overrides={**EVAL_SETTINGS, "LIFECEO_VARNISH_PURGE_URLS": purges.url}) as server:
         fixtures = workloads.gather(server.url)
         load = BackgroundLoad(server.url, workloads.background(fixtures),
                               connections=options.connections, delay_ms=options.delay_ms)
@@ -87,7 +89,7 @@ def run(options: EvalOptions, console: Console) -> Path:
             card.false_positives = sightings(admin, since=started, until=_now())
             for kind in options.faults:
                 card.faults.append(_score(admin, FAULTS[kind], options, console))
-        card.load = load.figures()
+        card.load = {**load.figures(), "purges": purges.purges}
     path = card.write(options.output_dir)
     console.print(card.as_markdown())
     return path

@@ -119,7 +119,7 @@ def _mixed(mix: tuple[tuple[str, int], ...],
 # beacons their browsers send (jobs for the performance-metrics queue), and the chaos probe that
 # the n_plus_one fault makes repeat its SELECT (an administrator's route: the first token's).
 BACKGROUND_MIX = (("feed", 35), ("public-feed", 10), ("post", 10), ("profile", 10),
-                  ("events", 5), ("search", 15), ("beacon", 10), ("probe", 5))
+                  ("events", 5), ("search", 10), ("beacon", 10), ("probe", 5), ("like", 5))
 
 
 def background(fixtures: Fixtures, *, seed: int = 1) -> list[RequestLine]:

@@ -3,12 +3,15 @@ that purges them from Varnish when they change."""
 
 import asyncio
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 import httpx
 import structlog
+
+from lifeceo.platform.observability.outgoing import OUTGOING
 
 log = structlog.get_logger(__name__)
 
@@ -115,6 +118,7 @@ class VarnishPurger:
         return httpx.AsyncClient(timeout=self.timeout_seconds, trust_env=False)
 
     async def _purge(self, url: str, keys: str) -> None:
+        started = time.perf_counter()
         try:
             # httpx's timeout bounds each phase (connect, write, read); this bounds the whole.
             response = await asyncio.wait_for(
@@ -123,6 +127,8 @@ class VarnishPurger:
             problem = None if response.is_success else f"HTTP {response.status_code}"
         except (httpx.HTTPError, TimeoutError) as exc:
             problem = f"{type(exc).__name__}: {exc}"
+        OUTGOING.record("varnish", seconds=time.perf_counter() - started,
+                        failed=problem is not None)
         if problem is None:
             if url in self._failing:
                 self._failing.discard(url)

@@ -6,6 +6,7 @@ from typing import Literal
 
 import aiosmtplib
 
+from lifeceo.platform.observability.outgoing import OUTGOING
 from lifeceo.platform.queue.queues import PermanentFailure
 from lifeceo.settings import Settings
 
@@ -37,10 +38,11 @@ class SmtpMailer:
         # "starttls" requires the upgrade: never send credentials or mail in the clear because
         # the server stopped offering it.
         try:
-            await aiosmtplib.send(
-                message, hostname=self.host, port=self.port, username=self.username,
-                password=self.password, use_tls=self.security == "tls",
-                start_tls=self.security == "starttls", timeout=self.timeout_seconds)
+            async with OUTGOING.timed("smtp"):
+                await aiosmtplib.send(
+                    message, hostname=self.host, port=self.port, username=self.username,
+                    password=self.password, use_tls=self.security == "tls",
+                    start_tls=self.security == "starttls", timeout=self.timeout_seconds)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             if all(_permanent(refused.code) for refused in exc.recipients):
                 raise PermanentFailure(str(exc)) from exc

@@ -88,7 +88,7 @@ async def remediate(session: AsyncSession, *, settings: Settings, actions: list[
             continue
         seen.add(detection.fingerprint)
         detection = await flag_rollback.with_suspect(
-            session, detection, unresolved[detection.fingerprint],
+            session, detection, opened_at=unresolved[detection.fingerprint].opened_at,
             within=timedelta(seconds=settings.monitor_flag_change_window_seconds))
         fitting = catalogue.applicable(actions, detection, levers)
         # The applicable actions only, over the one history: the next applicable one is tried

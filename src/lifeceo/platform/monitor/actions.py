@@ -46,6 +46,14 @@ def catalogue(settings: Settings) -> list[Action]:
         # The flag changed last in the minutes before an error burst, back to what it was.
         made("rollback_flag", "error_burst", flag_rollback.NAME, Risk.LOW,
              flag_rollback.suspect_flag, flag_rollback.suspect_change),
+        # The cache's Redis slower than the database: L1 and the database serve meanwhile. Not
+        # for a Redis that fails: its breaker opens by itself, and a hold would keep it open
+        # after Redis is back.
+        made("open_breaker", "slow_dependency", "breaker", Risk.LOW,
+             lambda detection: "cache" if "database_seconds" in detection.evidence else "",
+             lambda _: "open"),
+        made("tighten_client", "abusive_client", "client_limit", Risk.LOW, label,
+             lambda _: settings.monitor_tightened_client_limit),
         made("raise_queue_concurrency", "queue_backlog", "queue", Risk.LOW, label,
              lambda _: str(settings.jobs_concurrency_max)),
         # A replacement worker starts cold (empty L1 cache, new connections): an administrator

@@ -6,6 +6,7 @@ The original monitor compared literals and three of its five patterns could neve
 comes with its evidence and a fingerprint, so that the same problem is one incident, not one
 per evaluation."""
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from lifeceo.platform.monitor import baseline, changepoint, forecast
-from lifeceo.platform.monitor.signals import Point, Signals
+from lifeceo.platform.monitor.signals import LOGGED_ERRORS, Point, Signals
 from lifeceo.settings import Settings
 
 ALL = "all"
@@ -335,6 +336,27 @@ class NPlusOne:
         return found
 
 
+def normal_bound(earlier: list[float], *, floor: float, factor: float, min_samples: int
+                 ) -> tuple[float, baseline.Baseline | None]:
+    """The bound a reading must pass to be slow: the floor, or well above its own normal (a
+    factor of its median and past its band) once enough earlier points set one."""
+    normal = baseline.robust(earlier, min_samples=min_samples)
+    if normal is None:
+        return floor, None
+    return max(floor, factor * normal.median, normal.band()[1]), normal
+
+
+def loop_lags(signals: Signals, *, within: timedelta) -> dict[Any, float]:
+    """The worst event-loop lag of any process, by interval."""
+    return {point.ts: point.value for point in signals.points(
+        "event_loop_lag_seconds", "max", within=within)}
+
+
+def described(normal: baseline.Baseline | None) -> dict[str, Any] | None:
+    return None if normal is None else {
+        "median": normal.median, "scale": normal.scale, "samples": normal.samples}
+
+
 @dataclass(kw_only=True)
 class DatabaseSlow:
     """The database answering slowly: the mean time of every process's statements, or a
@@ -364,15 +386,14 @@ class DatabaseSlow:
     def evaluate(self, signals: Signals) -> list[Detection]:
         found = []
         start = signals.now - self.window_length
-        lags = {point.ts: point.value for point in signals.points(
-            "event_loop_lag_seconds", "max", within=self.window_length)}
+        lags = loop_lags(signals, within=self.window_length)
         for series, stat, label in self.READINGS:
             points = signals.points(series, stat, within=self.window)
             recent = [point for point in points if point.ts > start][-self.min_intervals:]
-            earlier = [point.value for point in points if point.ts <= start and point.samples]
-            normal = baseline.robust(earlier, min_samples=self.min_baseline_points)
-            bound = self.floor_seconds if normal is None else max(
-                self.floor_seconds, self.factor * normal.median, normal.band()[1])
+            bound, normal = normal_bound(
+                [point.value for point in points if point.ts <= start and point.samples],
+                floor=self.floor_seconds, factor=self.factor,
+                min_samples=self.min_baseline_points)
             if len(recent) < self.min_intervals or not all(
                     p.value > max(bound, lags.get(p.ts, 0.0)) for p in recent):
                 continue
@@ -383,8 +404,80 @@ class DatabaseSlow:
                 f"the database is slow: {what} {recent[-1].value * 1000:.0f} ms"
                 f"{usual} (bound {bound * 1000:.0f} ms)",
                 {"series": series, "points": evidence(points), "bound": bound,
-                 "baseline": None if normal is None else {
-                     "median": normal.median, "scale": normal.scale, "samples": normal.samples}}))
+                 "baseline": described(normal)}))
+        return found
+
+
+@dataclass(kw_only=True)
+class SlowDependency:
+    """A network dependency (Redis, Varnish, an SMTP relay, a webhook receiver) answering slowly
+    or not at all: the mean time of the web processes' calls to it above its own normal (or the
+    floor), or too many of them failing, in each of the last intervals that had calls. Callers
+    bound their calls with timeouts, so a dependency that hangs shows as failures at the
+    timeout. The cache's Redis is also slow when its reads take longer than the database's
+    statements (and the cache floor, and the interval's worst loop lag, which a read timed on a
+    busy loop includes): a cache slower than what it spares costs more than it saves, whatever
+    its own normal. An interval whose worst event-loop lag reached the floor is not judged: the
+    loop, not the dependency, made those calls late."""
+
+    window_length: timedelta
+    history: timedelta
+    floor_seconds: float
+    factor: float
+    min_intervals: int
+    min_baseline_points: int
+    max_failure_ratio: float
+    cache_floor_seconds: float
+    name: str = "slow_dependency"
+    inputs: tuple[str, ...] = ("outgoing_call_seconds", "outgoing_failure_ratio",
+                               "db_statement_seconds", "event_loop_lag_seconds")
+    # Dependencies in front of the database, there to spare it.
+    CACHES = ("cache-redis",)
+
+    @property
+    def window(self) -> timedelta:
+        return self.history + self.window_length
+
+    def evaluate(self, signals: Signals) -> list[Detection]:
+        found = []
+        start = signals.now - self.window_length
+        lags = loop_lags(signals, within=self.window_length)
+        database = {point.ts: point.value for point in signals.points(
+            "db_statement_seconds", "avg", within=self.window_length)}
+        for label in signals.labels("outgoing_call_seconds"):
+            points = signals.points("outgoing_call_seconds", label, within=self.window)
+            recent = [point for point in points if point.ts > start][-self.min_intervals:]
+            failures = {point.ts: point.value for point in signals.points(
+                "outgoing_failure_ratio", label, within=self.window_length)}
+            bound, normal = normal_bound(
+                [point.value for point in points if point.ts <= start and point.samples],
+                floor=self.floor_seconds, factor=self.factor,
+                min_samples=self.min_baseline_points)
+            judged = len(recent) >= self.min_intervals and all(
+                lags.get(point.ts, 0.0) < self.floor_seconds for point in recent)
+            if not judged:
+                continue
+            failed = failures.get(recent[-1].ts, 0.0)
+            figures = {"series": "outgoing_call_seconds", "points": evidence(points),
+                       "bound": bound, "baseline": described(normal),
+                       "failure_ratios": [[ts.isoformat(), round(ratio, 6)]
+                                          for ts, ratio in sorted(failures.items())]}
+            usual = "" if normal is None else f", normally {normal.median * 1000:.0f} ms"
+            if all(p.value > bound or failures.get(p.ts, 0.0) > self.max_failure_ratio
+                   for p in recent):
+                found.append(Detection(
+                    self.name, label, "critical" if failed >= 0.5 else "warning",
+                    f"{label} is slow: its calls take {recent[-1].value * 1000:.0f} ms{usual} "
+                    f"(bound {bound * 1000:.0f} ms), {failed:.0%} failing", figures))
+            elif label in self.CACHES and all(
+                    p.value > max(self.cache_floor_seconds, database.get(p.ts, math.inf),
+                                  lags.get(p.ts, 0.0)) for p in recent):
+                spared = database[recent[-1].ts]
+                found.append(Detection(
+                    self.name, label, "warning",
+                    f"{label} is slower than the database it spares: its reads take "
+                    f"{recent[-1].value * 1000:.1f} ms, SQL statements {spared * 1000:.1f} ms",
+                    {**figures, "database_seconds": spared}))
         return found
 
 
@@ -420,6 +513,81 @@ class DependencyDown:
                 self.name, "database", "critical",
                 f"{ratio:.0%} of {statements} SQL statements failed in {span(self.window)}",
                 {"series": "db_error_ratio", "points": evidence(points)}))
+        return found
+
+
+@dataclass(kw_only=True)
+class IntegrationMethodMismatch:
+    """An error group (an exception's type and the code that raised it, from every process's
+    shipped logs) that is new or surging: at least `min_errors` in the short window, and none
+    in the history before it, or `surge_factor` times its rate there. This is how a deploy or a
+    flag change that calls something the wrong way shows: an exception that was not there, from
+    one place, all at once. The original matched a "method not found" text its code never
+    logged (REFERENCE.md, "Performance monitor")."""
+
+    window_length: timedelta
+    history: timedelta
+    min_errors: int
+    surge_factor: float
+    name: str = "integration_method_mismatch"
+    inputs: tuple[str, ...] = (LOGGED_ERRORS,)
+
+    @property
+    def window(self) -> timedelta:
+        return self.history + self.window_length
+
+    def evaluate(self, signals: Signals) -> list[Detection]:
+        found = []
+        start = signals.now - self.window_length
+        for label in signals.labels(LOGGED_ERRORS):
+            points = signals.points(LOGGED_ERRORS, label, within=self.window)
+            recent = sum(point.samples for point in points if point.ts > start)
+            before = sum(point.samples for point in points if point.ts <= start)
+            rate = recent / self.window_length.total_seconds()
+            usual = before / self.history.total_seconds()
+            if recent < self.min_errors or (before and rate < self.surge_factor * usual):
+                continue
+            what = (f"new: none in the {span(self.history)} before" if not before else
+                    f"{rate / usual:.0f} times its rate in the {span(self.history)} before")
+            found.append(Detection(
+                self.name, label, "critical",
+                f"{label}: {recent} errors in {span(self.window_length)} ({what})",
+                {"series": LOGGED_ERRORS, "points": evidence(points), "new": not before,
+                 "errors": recent, "errors_before": before,
+                 "first_seen": next((p.ts.isoformat() for p in points if p.ts > start), None)}))
+        return found
+
+
+@dataclass(kw_only=True)
+class AbusiveClient:
+    """One client (a user or an address) making a large share of the rate-limited requests that
+    every process admitted, in each of the last intervals, and enough of them that it is not
+    one person's busy minute on a quiet site: a scraper, a retry loop, a stolen token. Only
+    admitted requests count, so a client whose limit was tightened goes quiet."""
+
+    window: timedelta
+    max_share: float
+    min_requests: int
+    min_intervals: int
+    name: str = "abusive_client"
+    inputs: tuple[str, ...] = ("client_request_share",)
+
+    def evaluate(self, signals: Signals) -> list[Detection]:
+        found = []
+        for label in signals.labels("client_request_share"):
+            points = signals.points("client_request_share", label, within=self.window)
+            recent = points[-self.min_intervals:]
+            requests = round(sum(point.value * point.samples for point in points))
+            if (len(recent) < self.min_intervals or requests < self.min_requests
+                    or not all(point.value >= self.max_share for point in recent)):
+                continue
+            share, admitted = weighted(points)
+            found.append(Detection(
+                self.name, label, "warning",
+                f"{label} made {share:.0%} of the {admitted} rate-limited requests admitted in "
+                f"{span(self.window)} ({requests} requests)",
+                {"series": "client_request_share", "points": evidence(points),
+                 "requests": requests}))
         return found
 
 
@@ -463,6 +631,23 @@ def from_settings(settings: Settings) -> list[Detector]:
                      factor=settings.monitor_db_slow_factor,
                      min_intervals=settings.monitor_db_slow_intervals,
                      min_baseline_points=settings.monitor_min_baseline_points),
+        SlowDependency(window_length=timedelta(seconds=settings.monitor_short_window_seconds),
+                       history=timedelta(seconds=settings.monitor_baseline_seconds),
+                       floor_seconds=settings.monitor_dependency_slow_floor_ms / 1000,
+                       factor=settings.monitor_dependency_slow_factor,
+                       min_intervals=settings.monitor_dependency_slow_intervals,
+                       min_baseline_points=settings.monitor_min_baseline_points,
+                       max_failure_ratio=settings.monitor_dependency_max_failure_ratio,
+                       cache_floor_seconds=settings.monitor_cache_slow_floor_ms / 1000),
+        IntegrationMethodMismatch(
+            window_length=timedelta(seconds=settings.monitor_short_window_seconds),
+            history=timedelta(seconds=settings.monitor_baseline_seconds),
+            min_errors=settings.monitor_error_group_min_errors,
+            surge_factor=settings.monitor_error_group_surge_factor),
+        AbusiveClient(window=timedelta(seconds=settings.monitor_short_window_seconds),
+                      max_share=settings.monitor_client_max_share,
+                      min_requests=settings.monitor_client_min_requests,
+                      min_intervals=settings.monitor_client_intervals),
         DependencyDown(window=timedelta(seconds=settings.monitor_short_window_seconds),
                        min_intervals=settings.monitor_dependency_down_intervals,
                        max_error_ratio=settings.monitor_db_max_error_ratio,

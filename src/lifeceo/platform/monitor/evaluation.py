@@ -9,17 +9,28 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from lifeceo.platform.monitor import acting, evidence, forecast, incidents, notify, repository
+from lifeceo.platform.monitor import (
+    acting,
+    evidence,
+    flag_rollback,
+    forecast,
+    incidents,
+    notify,
+    repository,
+)
 from lifeceo.platform.monitor.actions import Levers
 from lifeceo.platform.monitor.detectors import Detection, Detector
 from lifeceo.platform.monitor.incidents import MITIGATED, OPEN, RESOLVED
 from lifeceo.platform.monitor.notify import Notice
 from lifeceo.platform.monitor.remediation import Action
-from lifeceo.platform.monitor.signals import Signals
-from lifeceo.platform.observability import metrics
+from lifeceo.platform.monitor.signals import LOGGED_ERRORS, Point, Signals
+from lifeceo.platform.observability import error_groups, logs_repository, metrics
 from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
+# Error groups read per evaluation, the busiest first: a burst has one or a few; hundreds of
+# distinct ones at once are one incident's symptoms, and its evidence names them.
+MAX_ERROR_GROUPS = 50
 
 
 @dataclass
@@ -63,6 +74,21 @@ def windows(detectors: list[Detector]) -> dict[str, timedelta]:
     return found
 
 
+async def read_series(session: AsyncSession, name: str, *, since: datetime, until: datetime,
+                      step_seconds: float) -> dict[str, list[Point]]:
+    """A series of the metrics history, or the errors counted per group and interval from the
+    shipped log records (signals.LOGGED_ERRORS)."""
+    if name != LOGGED_ERRORS:
+        return await repository.points(session, name=name, since=since, until=until)
+    found: dict[str, list[Point]] = {}
+    for error_type, location, ends, errors in await logs_repository.error_counts(
+            session, since=since, until=until, step_seconds=step_seconds,
+            max_groups=MAX_ERROR_GROUPS):
+        found.setdefault(error_groups.label(error_type, location), []).append(
+            Point(ends, float(errors), errors))
+    return found
+
+
 def detect(detectors: list[Detector], signals: Signals,
            failing: set[str]) -> tuple[list[Detection], list[DetectorState]]:
     """Every detector over the signals; one that raises is reported, the others still run."""
@@ -98,8 +124,8 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
     """Without `levers` (a monitor the app gave no board) nothing is remediated."""
     started = time.perf_counter()
     async with sessionmaker() as session:
-        series = {name: await repository.points(session, name=name, since=now - window,
-                                                 until=now)
+        series = {name: await read_series(session, name, since=now - window, until=now,
+                                          step_seconds=settings.metrics_history_interval_seconds)
                   for name, window in windows(detectors).items()}
     read = time.perf_counter()
     signals = Signals(now=now, step_seconds=settings.metrics_history_interval_seconds,
@@ -176,6 +202,10 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
 
 async def open_incident(session: AsyncSession, detection: Detection, *, settings: Settings,
                         engine: AsyncEngine, now: datetime, window: timedelta) -> int | None:
+    # Errors that a flag change can cause name the last change before them from the start.
+    detection = await flag_rollback.with_suspect(
+        session, detection, opened_at=now,
+        within=timedelta(seconds=settings.monitor_flag_change_window_seconds))
     snapshot = await evidence.snapshot(
         detection, session=session, engine=engine, now=now, window=window,
         max_log_records=settings.monitor_evidence_max_log_records,

@@ -6,7 +6,7 @@ announced to every process and audited ("rollback", "restore") with the monitor 
 Unlike the board's levers it does not expire after a hold: a flag stays rolled back until an
 administrator applies the change again, or the verification undoes it."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,10 +18,11 @@ from lifeceo.platform.flags.schemas import FlagUpdate
 from lifeceo.platform.flags.service import flag_service
 from lifeceo.platform.levers.board import Lever, Setting
 from lifeceo.platform.monitor.detectors import Detection
-from lifeceo.platform.monitor.incidents import Known
 
 NAME = "flag"
 ROLLBACK, RESTORE = "rollback", "restore"
+# Detections whose evidence names the flag change before them: errors that a change can cause.
+AFTER_CHANGES = frozenset({"error_burst", "integration_method_mismatch"})
 # What a definition change may have changed; a kill switch is an administrator's deliberate
 # emergency stop and is never reverted by the monitor.
 FIELDS = ("description", "enabled", "rollout_percentage", "groups", "starts_at", "ends_at",
@@ -97,14 +98,15 @@ class WithFlagRollback:
         await self.rollback.restore(target)
 
 
-async def with_suspect(session: AsyncSession, detection: Detection, known: Known, *,
-                       within: timedelta) -> Detection:
-    """An error burst with the last flag change of the `within` before its incident opened in
-    its evidence (rollback_flag's target), if there was one."""
-    if detection.detector != "error_burst" or known.opened_at is None:
+async def with_suspect(session: AsyncSession, detection: Detection, *,
+                       opened_at: datetime | None, within: timedelta) -> Detection:
+    """An error burst or a new error group with the last flag change of the `within` before its
+    incident opened in its evidence (rollback_flag's target), if there was one."""
+    if detection.detector not in AFTER_CHANGES or opened_at is None or (
+            "flag_change" in detection.evidence):
         return detection
     change = await flag_repository.change_before(
-        session, until=known.opened_at, within=within, action="update")
+        session, until=opened_at, within=within, action="update")
     if change is None:
         return detection
     return Detection(detection.detector, detection.label, detection.severity,

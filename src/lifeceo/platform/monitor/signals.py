@@ -3,6 +3,10 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+# Not a series of the metrics history: errors per group (observability.error_groups) and per
+# interval, counted from every process's shipped log records; value and samples are the count.
+LOGGED_ERRORS = "logged_errors"
+
 
 @dataclass(frozen=True, slots=True)
 class Point:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lifeceo.platform.mail import Templates, compose, mailer_for, stable_message_id
 from lifeceo.platform.monitor import repository
 from lifeceo.platform.monitor.notify import EMAIL_JOB, WEBHOOK_JOB
+from lifeceo.platform.observability.outgoing import OUTGOING
 from lifeceo.platform.queue import JobContext, PermanentFailure, job
 from lifeceo.settings import Settings
 
@@ -51,7 +52,8 @@ async def post_webhook(ctx: JobContext, *, url: str, payload: dict) -> None:
                DELIVERY_HEADER: delivery_id(payload),
                SIGNATURE_HEADER: signature(body, key=settings.resolved_secret_key())}
     async with httpx.AsyncClient(timeout=settings.monitor_webhook_timeout_seconds) as client:
-        response = await client.post(url, content=body, headers=headers)
+        async with OUTGOING.timed("webhook"):
+            response = await client.post(url, content=body, headers=headers)
     if response.is_success:
         return
     if response.status_code < 500 and response.status_code not in (408, 429):

@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from lifeceo.platform.cache.stats import CacheStats
 from lifeceo.platform.db.lease import Lease
 from lifeceo.platform.observability import history_repository as repository
-from lifeceo.platform.observability import loop_lag
+from lifeceo.platform.observability import loop_lag, outgoing
+from lifeceo.platform.observability.clients import BUSIEST_CLIENTS
 from lifeceo.platform.observability.history_aggregate import (
     QueueReading,
     aggregate,
@@ -79,6 +80,7 @@ class HistorySampler:
         self._before = self._window.totals()
         self._cache_before = self._cache_totals()
         self._statements_before = STATEMENTS.snapshot()
+        self._outgoing_before = outgoing.OUTGOING.snapshot()
         self._reset_probes()
         self._tasks: list[asyncio.Task] = []
         self._failing: set[str] = set()
@@ -120,6 +122,8 @@ class HistorySampler:
                 # What this interval counted is dropped, not carried into the next staged row.
                 self._before, self._cache_before = self._window.totals(), self._cache_totals()
                 self._statements_before = STATEMENTS.snapshot()
+                self._outgoing_before = outgoing.OUTGOING.snapshot()
+                BUSIEST_CLIENTS.take()
                 self._reset_probes()
                 await self.resign()
                 continue
@@ -152,7 +156,8 @@ class HistorySampler:
         return self._cache_stats.lookup_totals() if self._cache_stats is not None else {}
 
     def payload(self, after: dict, cache_after: dict[str, tuple[int, int]],
-                statements_after: tuple[int, float, int], *, round_trip_seconds: float) -> dict:
+                statements_after: tuple[int, float, int], *, round_trip_seconds: float,
+                outgoing_after: dict[str, tuple[int, float, int]]) -> dict:
         """This process's counts since the last successful flush, and its readings."""
         cache: dict[str, list[int]] = {}
         for namespace, (lookups, hits) in cache_after.items():
@@ -178,6 +183,9 @@ class HistorySampler:
             "db": {"round_trip_seconds": round_trip_seconds, "statements": count,
                    "statement_seconds": seconds, "errors": errors},
             "dependencies": self._dependencies() if self._dependencies is not None else {},
+            "outgoing": outgoing.delta(self._outgoing_before, outgoing_after),
+            # Taken, not diffed: a failed flush loses one interval's reading of them.
+            "clients": BUSIEST_CLIENTS.take(),
         }
 
     async def flush(self, *, interval_start: float) -> bool:
@@ -186,12 +194,14 @@ class HistorySampler:
         time the event loop was busy meanwhile (that is this process's lag, not the database's)."""
         after, cache_after = self._window.totals(), self._cache_totals()
         statements_after = STATEMENTS.snapshot()
+        outgoing_after = outgoing.OUTGOING.snapshot()
         try:
             async with self._sessionmaker() as session:
                 started = time.monotonic()
                 await session.execute(text("SELECT 1"))
                 payload = self.payload(after, cache_after, statements_after,
-                                       round_trip_seconds=loop_lag.on_time_since(started))
+                                       round_trip_seconds=loop_lag.on_time_since(started),
+                                       outgoing_after=outgoing_after)
                 await repository.stage(session, interval_start=_utc(interval_start),
                                        process=self.process, payload=payload)
                 await session.commit()
@@ -201,6 +211,7 @@ class HistorySampler:
         self._recovered("flush")
         self._before, self._cache_before = after, cache_after
         self._statements_before = statements_after
+        self._outgoing_before = outgoing_after
         self._reset_probes()
         return True
 

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from lifeceo.platform.observability.histogram import merge, percentiles
 from lifeceo.platform.observability.history_series import ALL, QUANTILES
 
+# A client is written to the series from this share of the admitted requests up: at most 20 an
+# interval, the ones that can matter, not every visitor's address.
+MIN_CLIENT_SHARE = 0.05
+
 
 @dataclass(frozen=True)
 class Point:
@@ -34,6 +38,8 @@ def aggregate(payloads: list[dict], *, interval_seconds: float, carried: Sequenc
     _process(payloads, points)
     _database(payloads, points)
     _dependencies(payloads, points)
+    _outgoing(counted, points)
+    _clients(counted, points)
     return points, histograms
 
 
@@ -157,3 +163,30 @@ def _dependencies(payloads: list[dict], points: list[Point]) -> None:
     for name in sorted(watching):
         points.append(Point("dependency_down_ratio", name, down[name] / watching[name],
                             watching[name]))
+
+
+def _outgoing(payloads: list[dict], points: list[Point]) -> None:
+    """Per dependency called in the interval, the mean time and the share of failed calls."""
+    calls: dict[str, list[float]] = {}
+    for payload in payloads:
+        for name, (n, seconds, failures) in payload.get("outgoing", {}).items():
+            total = calls.setdefault(name, [0, 0.0, 0])
+            total[0] += n
+            total[1] += seconds
+            total[2] += failures
+    for name, (n, seconds, failures) in sorted(calls.items()):
+        if n:
+            points.append(Point("outgoing_call_seconds", name, seconds / n, int(n)))
+            points.append(Point("outgoing_failure_ratio", name, failures / n, int(n)))
+
+
+def _clients(payloads: list[dict], points: list[Point]) -> None:
+    """The busiest clients' shares of the rate-limited requests every process admitted."""
+    admitted = sum(payload.get("clients", {}).get("admitted", 0) for payload in payloads)
+    counts: dict[str, int] = {}
+    for payload in payloads:
+        for subject, n in payload.get("clients", {}).get("top", {}).items():
+            counts[subject] = counts.get(subject, 0) + n
+    for subject, n in sorted(counts.items()):
+        if admitted and n / admitted >= MIN_CLIENT_SHARE:
+            points.append(Point("client_request_share", subject, n / admitted, admitted))

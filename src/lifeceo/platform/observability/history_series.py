@@ -60,6 +60,14 @@ SERIES: dict[str, Series] = {series.name: series for series in (
     Series("dependency_down_ratio", "ratio", "1", "dependency",
            "Share of the web processes watching a dependency that find it unreachable, per "
            "dependency (a breaker held open by a lever is left out)"),
+    Series("outgoing_call_seconds", "ratio", "s", "dependency",
+           "Mean time of the web processes' calls to a network dependency (varnish purges, "
+           "smtp and webhook deliveries run in a web process), per dependency"),
+    Series("outgoing_failure_ratio", "ratio", "1", "dependency",
+           "Share of those calls that failed (refused, timed out), per dependency"),
+    Series("client_request_share", "ratio", "1", "client",
+           "Share of the rate-limited requests admitted by every process that one client "
+           "('user:<id>', 'ip:<address>') made, for clients of at least 5 %"),
 )}
 
 PERCENTILE_SERIES = tuple(name for name, series in SERIES.items() if series.kind == "percentile")

@@ -6,6 +6,7 @@ import sys
 import structlog
 from opentelemetry import trace
 
+from lifeceo.platform.observability.error_groups import add_error_group
 from lifeceo.platform.observability.logs_queue import SHIP_QUEUE
 from lifeceo.platform.observability.recent import RECENT_LOGS, RecentLogsHandler
 
@@ -45,6 +46,8 @@ def configure_logging(*, log_format: str = "auto", level: str = "INFO", env: str
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
+        # Before the exception becomes text (format_exc_info): its group, for the monitor.
+        add_error_group,
     ]
     renderer = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()

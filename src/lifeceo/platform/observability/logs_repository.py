@@ -50,3 +50,27 @@ async def expire(session: AsyncSession, *, before: datetime, max_rows: int) -> d
         DELETE FROM log_records WHERE id <= (SELECT max(id) FROM log_records) - :max_rows
     """), {"max_rows": max_rows})
     return {"expired": expired.rowcount, "over_cap": capped.rowcount}
+
+
+async def error_counts(session: AsyncSession, *, since: datetime, until: datetime,
+                       step_seconds: float, max_groups: int) -> list[tuple[str, str, datetime, int]]:
+    """Errors logged with an exception in (since, until], per group (error_groups) and per
+    interval of `step_seconds` (its end): the `max_groups` groups with the most, the rest
+    left out. Uses ix_log_records_level_time."""
+    rows = await session.execute(text("""
+        WITH counted AS (
+            SELECT fields->>'error_type' AS error_type, fields->>'error_location' AS location,
+                   date_bin(make_interval(secs => :step), time, TIMESTAMPTZ '2000-01-01')
+                       + make_interval(secs => :step) AS ends,
+                   count(*) AS errors
+            FROM log_records
+            WHERE level IN ('error', 'critical') AND time > :since AND time <= :until
+              AND fields ? 'error_type'
+            GROUP BY 1, 2, 3),
+        groups AS (
+            SELECT error_type, location FROM counted GROUP BY 1, 2
+            ORDER BY sum(errors) DESC LIMIT :max_groups)
+        SELECT counted.* FROM counted JOIN groups USING (error_type, location)
+        ORDER BY ends
+    """), {"step": step_seconds, "since": since, "until": until, "max_groups": max_groups})
+    return [(row.error_type, row.location, row.ends, row.errors) for row in rows]

@@ -18,10 +18,12 @@ from fastapi.params import Depends as DependsMarker
 
 from lifeceo.errors import Forbidden, TooManyRequests, Unauthorized
 from lifeceo.platform.http.openapi import declares
+from lifeceo.platform.observability.clients import BUSIEST_CLIENTS
 from lifeceo.platform.observability.metrics import record_rate_limit
 from lifeceo.platform.ratelimit.limiter import Quota, RateLimiter
 
 STATE_KEY = "rate_limits"
+COUNTED_KEY = "rate_limited_client_counted"
 
 
 def client_address(request: Request) -> str:
@@ -54,6 +56,12 @@ async def _charge(request: Request, name: str, subject: str) -> None:
     record_rate_limit(name, allowed=quota.allowed)
     if not quota.allowed:
         raise _refuse(quota)
+    # Once per request, however many policies it is charged to (every API route's "api" and
+    # perhaps its own): the monitor's shares are of requests.
+    state = request.scope.setdefault("state", {})
+    if not state.get(COUNTED_KEY):
+        state[COUNTED_KEY] = True
+        BUSIEST_CLIENTS.count(subject)
 
 
 @functools.cache  # one wrapper per viewer, so that FastAPI resolves it once per request

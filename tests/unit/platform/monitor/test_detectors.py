@@ -178,3 +178,93 @@ def test_dependency_down_when_processes_lose_redis_or_statements_fail():
     assert found.label == "database"
     assert down.evaluate(signals(db_error_ratio={"all": series(np.full(6, 0.1),
                                                                 samples=5)})) == []
+
+
+def test_slow_dependency_when_calls_slow_down_or_fail_but_not_while_the_loop_lags():
+    slow = BY_NAME["slow_dependency"]
+    purges = noise(0.002, 360, 0.0005, 8)
+    # Purges at the 1 s timeout in the last two intervals, all failing.
+    timing_out = series(np.r_[purges, np.full(4, 0.002), 1.0, 1.0], samples=20)
+    failing = series(np.r_[np.zeros(4), 1.0, 1.0], samples=20)
+    [found] = slow.evaluate(signals(outgoing_call_seconds={"varnish": timing_out},
+                                    outgoing_failure_ratio={"varnish": failing}))
+    assert (found.fingerprint, found.severity) == ("slow_dependency:varnish", "critical")
+    assert abs(found.evidence["baseline"]["median"] - 0.002) < 0.0005
+    # One slow interval is a blip.
+    once = series(np.r_[purges, np.full(5, 0.002), 1.0], samples=20)
+    assert slow.evaluate(signals(outgoing_call_seconds={"varnish": once})) == []
+    # A webhook receiver that always takes 600 ms: its normal, not an incident.
+    webhook = series(np.r_[noise(0.6, 360, 0.05, 9), 0.65, 0.7], samples=3)
+    assert slow.evaluate(signals(outgoing_call_seconds={"webhook": webhook})) == []
+    # Fast calls, a third of them refused: failing counts as much as slow.
+    refused = series(np.r_[np.zeros(4), 0.34, 0.34], samples=30)
+    fast = series(np.full(6, 0.003), samples=30)
+    [found] = slow.evaluate(signals(outgoing_call_seconds={"smtp": fast},
+                                    outgoing_failure_ratio={"smtp": refused}))
+    assert (found.label, found.severity) == ("smtp", "warning")
+    # Calls late while the loop was blocked 0.8 s in those intervals: the loop's, not Varnish's.
+    lag = series(np.r_[np.full(4, 0.01), 0.8, 0.8], samples=40)
+    assert slow.evaluate(signals(outgoing_call_seconds={"varnish": timing_out},
+                                 outgoing_failure_ratio={"varnish": failing},
+                                 event_loop_lag_seconds={"max": lag})) == []
+
+
+def test_integration_method_mismatch_on_a_new_or_surging_error_group_only():
+    mismatch = BY_NAME["integration_method_mismatch"]
+    group = "TypeError@community.posts.service:PostService.like"
+    # 12 errors in the last minute, none in the hour before: new.
+    new = series(np.r_[np.zeros(354), 2, 2, 2, 2, 2, 2], samples=[0] * 354 + [2] * 6)
+    [found] = mismatch.evaluate(signals(logged_errors={group: new}))
+    assert (found.fingerprint, found.severity) == (f"integration_method_mismatch:{group}",
+                                                   "critical")
+    assert found.evidence["new"] and found.evidence["errors"] == 12
+    # A handful is one user retrying a broken page.
+    few = series([1, 1, 1], samples=1)
+    assert mismatch.evaluate(signals(logged_errors={group: few})) == []
+    # An error that comes and goes all hour (a flaky call): 12 now is its usual rate.
+    usual = series(np.full(360, 2), samples=2)
+    assert mismatch.evaluate(signals(logged_errors={group: usual})) == []
+    # The same error surging to 30 times its hourly rate.
+    rare = [Point(NOW - timedelta(minutes=30), 6.0, 6)]
+    surge = rare + series(np.full(6, 10), samples=10)
+    [found] = mismatch.evaluate(signals(logged_errors={group: surge}))
+    assert not found.evidence["new"] and "times its rate" in found.summary
+
+
+def test_the_cache_s_redis_is_slow_when_slower_than_the_database_it_spares():
+    slow = BY_NAME["slow_dependency"]
+    statements = series(np.full(6, 0.004), samples=500)
+    # Redis reads at 12 ms, statements at 4 ms: far below the 500 ms floor, yet slower.
+    reads = series(np.r_[np.full(4, 0.0003), 0.012, 0.012], samples=2000)
+    [found] = slow.evaluate(signals(outgoing_call_seconds={"cache-redis": reads},
+                                    db_statement_seconds={"avg": statements}))
+    assert found.fingerprint == "slow_dependency:cache-redis"
+    assert found.evidence["database_seconds"] == 0.004 and "slower than the database" in (
+        found.summary)
+    # 3 ms reads against 2 ms statements: slower, but below the 5 ms no page waits for.
+    quick = series(np.full(6, 0.003), samples=2000)
+    assert slow.evaluate(signals(outgoing_call_seconds={"cache-redis": quick},
+                                 db_statement_seconds={"avg": series(np.full(6, 0.002))})) == []
+    # Only the cache is judged against the database: a 12 ms purge spares nothing.
+    assert slow.evaluate(signals(outgoing_call_seconds={"varnish": reads},
+                                 db_statement_seconds={"avg": statements})) == []
+    # Reads timed on a loop that lagged 20 ms: the loop's wait, not Redis's.
+    lag = series(np.full(6, 0.02), samples=40)
+    assert slow.evaluate(signals(outgoing_call_seconds={"cache-redis": reads},
+                                 db_statement_seconds={"avg": statements},
+                                 event_loop_lag_seconds={"max": lag})) == []
+
+
+def test_abusive_client_takes_a_large_share_with_enough_requests_every_interval():
+    abusive = BY_NAME["abusive_client"]
+    # A script at 40 % of 200 admitted requests per 10 s interval, for a minute.
+    scraper = series(np.full(6, 0.4), samples=200)
+    [found] = abusive.evaluate(signals(client_request_share={"ip:203.0.113.9": scraper}))
+    assert (found.fingerprint, found.evidence["requests"]) == (
+        "abusive_client:ip:203.0.113.9", 480)
+    # The only reader of a quiet site is all of its traffic, and harmless.
+    alone = series(np.full(6, 1.0), samples=10)
+    assert abusive.evaluate(signals(client_request_share={"user:7": alone})) == []
+    # Busy for one interval only.
+    burst = series(np.r_[np.full(5, 0.1), 0.6], samples=400)
+    assert abusive.evaluate(signals(client_request_share={"user:7": burst})) == []

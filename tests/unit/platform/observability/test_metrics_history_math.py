@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lifeceo.errors import Unprocessable
+from lifeceo.platform.observability import outgoing
+from lifeceo.platform.observability.clients import BusiestClients
 from lifeceo.platform.observability.histogram import (
     BUCKETS,
     MIN_SECONDS,
@@ -18,6 +20,7 @@ from lifeceo.platform.observability.histogram import (
 )
 from lifeceo.platform.observability.history_aggregate import QueueReading, aggregate, queue_points
 from lifeceo.platform.observability.history_service import choose_resolution
+from lifeceo.platform.observability.outgoing import OutgoingCalls
 from lifeceo.platform.observability.window import RequestWindow, delta, route_class
 from lifeceo.settings import Settings
 
@@ -175,6 +178,24 @@ def test_aggregate_carries_statements_round_trips_and_dependencies():
     assert ("n_plus_one_ratio", "feed") not in values
 
 
+def test_outgoing_calls_per_dependency_from_each_process_delta():
+    calls = OutgoingCalls()
+    before = calls.snapshot()
+    calls.record("varnish", seconds=0.002, failed=False)
+    calls.record("varnish", seconds=1.0, failed=True)
+    calls.record("varnish", seconds=0.003, failed=False)
+    first = outgoing.delta(before, calls.snapshot())
+    assert set(first) == {"varnish"} and first["varnish"][0] == 3
+    points, _ = aggregate([{"outgoing": first},
+                           {"outgoing": {"varnish": [1, 0.005, 0], "smtp": [2, 0.1, 0]}}],
+                          interval_seconds=10)
+    values = {(p.name, p.label): p for p in points}
+    assert values["outgoing_call_seconds", "varnish"].value == pytest.approx(1.01 / 4)
+    assert values["outgoing_call_seconds", "varnish"].samples == 4
+    assert values["outgoing_failure_ratio", "varnish"].value == 0.25
+    assert values["outgoing_failure_ratio", "smtp"].value == 0.0
+
+
 def test_an_idle_interval_has_a_zero_rate_and_no_ratio():
     points, histograms = aggregate([{"http": {}, "cache": {}}], interval_seconds=10)
     names = {(p.name, p.label): p.value for p in points}
@@ -208,3 +229,21 @@ def test_resolution_follows_range_and_step(hours_back, step, expected):
     except Unprocessable:
         chosen = "422"
     assert chosen == expected
+
+
+def test_busiest_clients_undercount_by_at_most_their_share_of_the_counters():
+    clients = BusiestClients(capacity=4)
+    for n in range(1000):
+        clients.count("user:1" if n % 3 == 0 else f"ip:10.0.0.{n % 50}")
+    taken = clients.take()
+    assert taken["admitted"] == 1000
+    # 334 requests of user:1; Misra-Gries undercounts by at most 1000 / (4 + 1).
+    assert 334 - 200 <= taken["top"]["user:1"] <= 334
+    assert clients.take() == {"admitted": 0, "top": {}}
+    points, _ = aggregate([{"clients": {"admitted": 600, "top": {"user:1": 300, "ip:x": 20}}},
+                           {"clients": {"admitted": 400, "top": {"user:1": 100}}}],
+                          interval_seconds=10)
+    shares = {p.label: p for p in points if p.name == "client_request_share"}
+    # ip:x's 2 % is nobody's concern: not written.
+    assert set(shares) == {"user:1"}
+    assert (shares["user:1"].value, shares["user:1"].samples) == (0.4, 1000)
