@@ -572,7 +572,8 @@ def monitor_incidents(
 @monitor_app.command("actions")
 def monitor_actions(
     outcome: Annotated[str | None, typer.Option(
-        help="awaiting_approval, verifying, mitigated, undone, rejected, failed or dry_run.")]
+        help="awaiting_approval, verifying, mitigated, undone, rejected, failed, dry_run or "
+             "accepted.")]
         = None,
     limit: Annotated[int, typer.Option(min=1, max=100)] = 50,
     as_json: JsonOption = False,

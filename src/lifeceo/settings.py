@@ -409,6 +409,21 @@ class Settings(BaseSettings):
     # known error that comes and goes (a client's bad input, a flaky call) stays below that.
     monitor_error_group_min_errors: int = Field(default=10, ge=1)
     monitor_error_group_surge_factor: float = Field(default=10.0, gt=1)
+    # slow_query (statement_detectors), from pg_stat_statements between two evaluations: a
+    # statement run 5 times in the interval at a mean of 250 ms or more (the profiles' slow
+    # request, LIFECEO_PROFILE_SLOW_REQUEST_MS: one such statement spends a page's budget) and,
+    # once 50 earlier calls make its own mean worth comparing, twice that mean. Fewer calls are
+    # an odd one, not the statement's behaviour; a constant slow statement is not a new step.
+    monitor_slow_query_floor_ms: float = Field(default=250.0, gt=0)
+    monitor_slow_query_min_calls: int = Field(default=5, ge=1)
+    monitor_slow_query_factor: float = Field(default=2.0, ge=1)
+    monitor_slow_query_min_history_calls: int = Field(default=50, ge=1)
+    # Statements read each evaluation: pg_stat_statements.max's default, so that none is
+    # missing from one reading and counted whole in the next (a few hundred here, ~0.1 MB).
+    monitor_slow_query_max_statements: int = Field(default=5000, ge=1)
+    # runaway_query: four times database_statement_timeout_ms (30 s), which ends every request's
+    # and job's statement first; what runs longer escaped it (psql, a seed, a migration).
+    monitor_runaway_query_seconds: float = Field(default=120.0, gt=0)
     # The monitor's loop (lifeceo.platform.monitor.leader): one leader of all processes and nodes
     # evaluates the detectors; off, no process starts it (the advanced-monitoring flag pauses it
     # at runtime instead).
@@ -438,30 +453,38 @@ class Settings(BaseSettings):
     # queue's backlog of tens of minutes drains in 30; a recycle's setting only has to reach the
     # worker that acts, within seconds. A flag rollback does not expire (0): it stays until an
     # administrator applies the change again. A slow Redis (a fork for a snapshot, a big KEYS)
-    # is held off for 5 minutes, then its breaker's half-open probe tries it again.
+    # is held off for 5 minutes, then its breaker's half-open probe tries it again. A cancelled
+    # statement and an accepted index suggestion hold nothing (0): one is over, the other waits
+    # for a migration.
     monitor_action_hold_seconds: dict[str, int] = {
         "shed": 900, "serve_stale": 900, "raise_queue_concurrency": 1800, "recycle_worker": 120,
-        "rollback_flag": 0, "open_breaker": 300, "tighten_client": 900}
+        "rollback_flag": 0, "open_breaker": 300, "tighten_client": 900, "cancel_query": 0,
+        "suggest_index": 0}
     # The detector must be quiet this soon after the lever is pulled, else it is undone: the
     # latency burn rate's short window (60 s) must have passed clean, with two intervals to
-    # spare; a queue's depth trend and an RSS forecast read the long window (300 s).
+    # spare; a queue's depth trend and an RSS forecast read the long window (300 s). A cancelled
+    # statement is gone from pg_stat_activity at the next evaluation (15 s); 60 s leaves
+    # three. An index suggestion is settled when accepted, never verified (0: unused).
     monitor_action_verify_seconds: dict[str, float] = {
         "shed": 180.0, "serve_stale": 180.0, "raise_queue_concurrency": 300.0,
         "recycle_worker": 300.0, "rollback_flag": 180.0, "open_breaker": 90.0,
-        "tighten_client": 180.0}
+        "tighten_client": 180.0, "cancel_query": 60.0, "suggest_index": 0.0}
     # One fingerprint is not tried again by the same action for this long (from its proposal):
     # the lever's hold, so that an expired mitigation may be renewed, never stacked; a flag is
-    # rolled back at most once an hour for one burst.
+    # rolled back at most once an hour for one burst; a backend's runaway is asked about again
+    # after 5 minutes; a statement's index once a day (a migration takes a release to ship).
     monitor_action_cooldown_seconds: dict[str, float] = {
         "shed": 900.0, "serve_stale": 900.0, "raise_queue_concurrency": 1800.0,
         "recycle_worker": 1800.0, "rollback_flag": 3600.0, "open_breaker": 300.0,
-        "tighten_client": 900.0}
+        "tighten_client": 900.0, "cancel_query": 300.0, "suggest_index": 86400.0}
     # Attempts of one action per hour, all fingerprints: more means the lever does not fix the
     # cause, and a human should look; a second recycle within an hour is a leak, not bad luck;
     # ten clients tightened in an hour is an attack for the proxy in front, not for this lever.
+    # Cancels and suggestions each ask an administrator, whom five an hour do not flood.
     monitor_action_max_per_hour: dict[str, int] = {
         "shed": 3, "serve_stale": 3, "raise_queue_concurrency": 2, "recycle_worker": 2,
-        "rollback_flag": 2, "open_breaker": 3, "tighten_client": 10}
+        "rollback_flag": 2, "open_breaker": 3, "tighten_client": 10, "cancel_query": 5,
+        "suggest_index": 5}
     # rollback_flag's suspect: the last flag change in the 15 minutes before an error burst's
     # incident opened; a change's errors show within a minute or two of it reaching traffic.
     monitor_flag_change_window_seconds: float = Field(default=900.0, gt=0)

@@ -12,7 +12,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeceo.platform.monitor import actions as catalogue
-from lifeceo.platform.monitor import flag_rollback, incidents, notify, repository
+from lifeceo.platform.monitor import (
+    flag_rollback,
+    incidents,
+    notify,
+    repository,
+    statement_actions,
+)
 from lifeceo.platform.monitor.actions import MONITOR_ACTOR, Levers
 from lifeceo.platform.monitor.detectors import Detection
 from lifeceo.platform.monitor.incidents import MITIGATED, OPEN, Known
@@ -90,6 +96,8 @@ async def remediate(session: AsyncSession, *, settings: Settings, actions: list[
         detection = await flag_rollback.with_suspect(
             session, detection, opened_at=unresolved[detection.fingerprint].opened_at,
             within=timedelta(seconds=settings.monitor_flag_change_window_seconds))
+        detection = await statement_actions.with_suggestion(session, detection,
+                                                            unresolved[detection.fingerprint])
         fitting = catalogue.applicable(actions, detection, levers)
         # The applicable actions only, over the one history: the next applicable one is tried
         # once an earlier one is cooling down.

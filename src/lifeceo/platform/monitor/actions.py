@@ -6,9 +6,10 @@ from typing import Protocol
 
 from lifeceo.errors import Conflict, NotFound, Unprocessable
 from lifeceo.platform.levers.board import Lever, Setting
-from lifeceo.platform.monitor import flag_rollback
+from lifeceo.platform.monitor import flag_rollback, statement_actions
 from lifeceo.platform.monitor.detectors import Detection
 from lifeceo.platform.monitor.remediation import Action, Risk
+from lifeceo.platform.monitor.statement_detectors import RUNAWAY_QUERY, SLOW_QUERY
 from lifeceo.settings import Settings
 
 # The actor of what the monitor does on its own, in the lever's log line and the table.
@@ -30,12 +31,14 @@ def catalogue(settings: Settings) -> list[Action]:
     """In the order they are tried: for a slow route class, shedding (the class's own requests
     wait less) before serving stale (signed-in readers get the anonymous page)."""
 
-    def made(name: str, detector: str, lever: str, risk: Risk, target, value) -> Action:
+    def made(name: str, detector: str, lever: str, risk: Risk, target, value,
+             advisory: str = "") -> Action:
         return Action(name=name, detector=detector, lever=lever, risk=risk, target=target,
                       value=value, hold_seconds=settings.monitor_action_hold_seconds[name],
                       verify_seconds=settings.monitor_action_verify_seconds[name],
                       cooldown_seconds=settings.monitor_action_cooldown_seconds[name],
-                      max_per_hour=settings.monitor_action_max_per_hour[name])
+                      max_per_hour=settings.monitor_action_max_per_hour[name],
+                      advisory=advisory)
 
     def label(detection: Detection) -> str:
         return detection.label
@@ -60,6 +63,12 @@ def catalogue(settings: Settings) -> list[Action]:
         # decides whether the leak is worth it now.
         made("recycle_worker", "memory_usage_high", "recycle", Risk.HIGH, lambda _: "any",
              lambda _: "graceful"),
+        # Its client gets an error and may retry; only that statement, while it still runs.
+        made("cancel_query", RUNAWAY_QUERY, statement_actions.CANCEL, Risk.HIGH, label,
+             statement_actions.started_at),
+        # Approving it records the suggestion; the index itself goes in through a migration.
+        made("suggest_index", SLOW_QUERY, statement_actions.INDEX, Risk.HIGH, label,
+             statement_actions.candidate_index, advisory=statement_actions.ACCEPTED_NOTE),
     ]
 
 

@@ -16,6 +16,7 @@ from lifeceo.platform.levers.board import LeverBoard, opened_board
 from lifeceo.platform.levers.recycle import ANY
 from lifeceo.platform.monitor import actions as action_set
 from lifeceo.platform.monitor import repository
+from lifeceo.platform.monitor.own_levers import monitor_levers
 from lifeceo.platform.monitor.schemas import Incident, MonitorActionReport, MonitorStatus
 from lifeceo.platform.monitor.service import monitor_service
 from lifeceo.settings import Settings
@@ -79,8 +80,10 @@ async def approve(settings: Settings, url: str, *, action_id: int) -> MonitorAct
             chosen = await supervised_worker(settings, board)
         board.levers = {action.lever: Relayed(action.lever, chosen=chosen)
                         for action in action_set.catalogue(settings)}
+        # The monitor's own levers (a cancel, a suggestion) act from here, not over the hub.
+        levers = monitor_levers(board, engine, create_sessionmaker(engine))
         approved = await monitor_service.approve(session=session, action_id=action_id,
-                                                 settings=settings, levers=board, actor=ACTOR)
+                                                 settings=settings, levers=levers, actor=ACTOR)
         await session.commit()
         if approved.outcome == "failed":
             raise Conflict(f"Action {action_id} failed: {approved.note}")

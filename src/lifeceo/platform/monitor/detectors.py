@@ -592,7 +592,11 @@ class AbusiveClient:
 
 
 def from_settings(settings: Settings) -> list[Detector]:
-    """The detectors over the metrics history, with the thresholds of `settings`."""
+    """The detectors over the metrics history and the database's views, with the thresholds of
+    `settings`."""
+    # Here, not at the top: the statement detectors make this module's Detections.
+    from lifeceo.platform.monitor import statement_detectors
+
     step = settings.metrics_history_interval_seconds
     return [
         SlowApiResponse(slo_seconds=settings.monitor_latency_slo_ms / 1000,
@@ -652,4 +656,11 @@ def from_settings(settings: Settings) -> list[Detector]:
                        min_intervals=settings.monitor_dependency_down_intervals,
                        max_error_ratio=settings.monitor_db_max_error_ratio,
                        min_statements=settings.monitor_min_requests_per_window),
+        statement_detectors.SlowQuery(
+            floor_ms=settings.monitor_slow_query_floor_ms,
+            min_calls=settings.monitor_slow_query_min_calls,
+            factor=settings.monitor_slow_query_factor,
+            min_history_calls=settings.monitor_slow_query_min_history_calls,
+            window=timedelta(seconds=settings.monitor_short_window_seconds)),
+        statement_detectors.RunawayQuery(limit_seconds=settings.monitor_runaway_query_seconds),
     ]

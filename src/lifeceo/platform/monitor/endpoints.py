@@ -12,6 +12,7 @@ from lifeceo.platform.http.identity import Administrator, administrator
 from lifeceo.platform.http.openapi import problem_responses
 from lifeceo.platform.http.pagination import Page, Pagination, RowId, page_of
 from lifeceo.platform.monitor import detectors as detector_set
+from lifeceo.platform.monitor.own_levers import monitor_levers
 from lifeceo.platform.monitor.schemas import (
     ActionOutcome,
     ActionRejection,
@@ -75,7 +76,8 @@ async def approve_action(action_id: RowId, request: Request, session: DbSession,
                          user: Administrator):
     approved = await monitor_service.approve(
         session=session, action_id=action_id, settings=request.app.state.settings,
-        levers=request.app.state.levers, actor=f"user:{user.id}")
+        levers=monitor_levers(request.app.state.levers, request.app.state.engine,
+                              request.app.state.sessionmaker), actor=f"user:{user.id}")
     if approved.outcome == "failed":
         # The refusal is kept (the action is settled), then reported as the conflict it is.
         await session.commit()

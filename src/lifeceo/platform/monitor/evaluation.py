@@ -24,6 +24,8 @@ from lifeceo.platform.monitor.incidents import MITIGATED, OPEN, RESOLVED
 from lifeceo.platform.monitor.notify import Notice
 from lifeceo.platform.monitor.remediation import Action
 from lifeceo.platform.monitor.signals import LOGGED_ERRORS, Point, Signals
+from lifeceo.platform.monitor.statement_detectors import ACTIVITY, DATABASE_INPUTS, STATEMENTS
+from lifeceo.platform.monitor.statement_readings import DatabaseReadings
 from lifeceo.platform.observability import error_groups, logs_repository, metrics
 from lifeceo.settings import Settings
 
@@ -69,7 +71,7 @@ def windows(detectors: list[Detector]) -> dict[str, timedelta]:
     """Each series any detector reads, over the largest window that reads it."""
     found: dict[str, timedelta] = {}
     for detector in detectors:
-        for name in detector.inputs:
+        for name in set(detector.inputs) - DATABASE_INPUTS:
             found[name] = max(found.get(name, detector.window), detector.window)
     return found
 
@@ -108,6 +110,9 @@ def detect(detectors: list[Detector], signals: Signals,
         found += detections
         baseline = next((d.evidence["baseline"] for d in detections if "baseline" in d.evidence),
                         None)
+        if error is None and hasattr(detector, "baseline_of"):
+            # What it compared with, or why it could not (a view the server does not have).
+            baseline = detector.baseline_of(signals)
         states.append(DetectorState(
             name=detector.name, evaluated_at=signals.now,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
@@ -120,16 +125,24 @@ def detect(detectors: list[Detector], signals: Signals,
 async def evaluate(*, settings: Settings, detectors: list[Detector], engine: AsyncEngine,
                    sessionmaker: async_sessionmaker[AsyncSession], now: datetime, leader: str,
                    failing: set[str], actions: list[Action] | None = None,
-                   levers: Levers | None = None) -> Outcome:
-    """Without `levers` (a monitor the app gave no board) nothing is remediated."""
+                   levers: Levers | None = None,
+                   readings: DatabaseReadings | None = None) -> Outcome:
+    """Without `levers` (a monitor the app gave no board) nothing is remediated; without
+    `readings` (the leader's previous pg_stat_statements reading) no statement is slow yet."""
     started = time.perf_counter()
     async with sessionmaker() as session:
         series = {name: await read_series(session, name, since=now - window, until=now,
                                           step_seconds=settings.metrics_history_interval_seconds)
                   for name, window in windows(detectors).items()}
+    inputs = {name for detector in detectors for name in detector.inputs}
+    readings = readings or DatabaseReadings(
+        max_statements=settings.monitor_slow_query_max_statements)
+    signals = Signals(
+        now=now, step_seconds=settings.metrics_history_interval_seconds, series=series,
+        statements=(await readings.statements(engine, at=now)
+                    if STATEMENTS in inputs else None),
+        activity=await readings.activity(engine) if ACTIVITY in inputs else None)
     read = time.perf_counter()
-    signals = Signals(now=now, step_seconds=settings.metrics_history_interval_seconds,
-                      series=series)
     detections, states = detect(detectors, signals, failing)
     detected = time.perf_counter()
     outcome = Outcome(at=now, detections=detections, states=states,

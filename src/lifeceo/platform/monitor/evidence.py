@@ -11,7 +11,9 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from lifeceo.platform.monitor import statement_actions
 from lifeceo.platform.monitor.detectors import Detection
+from lifeceo.platform.monitor.statement_detectors import SLOW_QUERY
 from lifeceo.platform.observability import statements
 from lifeceo.platform.observability.logs_service import log_service
 from lifeceo.platform.observability.profiles import PROFILES
@@ -19,7 +21,7 @@ from lifeceo.platform.observability.profiles import PROFILES
 log = structlog.get_logger(__name__)
 # Detectors whose problem is made of SQL: their evidence names the statements.
 ABOUT_STATEMENTS = frozenset({"slow_api_response", "error_burst", "event_loop_blocked",
-                              "n_plus_one", "database_connection_slow"})
+                              "n_plus_one", "database_connection_slow", SLOW_QUERY})
 
 
 def repeated_statements(*, since: datetime, limit: int) -> list[dict[str, Any]]:
@@ -61,4 +63,8 @@ async def snapshot(detection: Detection, *, session: AsyncSession, engine: Async
         found["repeated_statements"] = repeated_statements(since=since, limit=max_statements)
         found["statements_since_reset"] = await busiest_statements(engine,
                                                                    limit=max_statements)
+    if detection.detector == SLOW_QUERY:
+        # Its plan and a candidate index: suggest_index proposes it, an administrator decides.
+        found["suggestion"] = await statement_actions.suggest(engine,
+                                                              query_id=int(detection.label))
     return found

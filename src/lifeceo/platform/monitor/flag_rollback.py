@@ -16,7 +16,6 @@ from lifeceo.platform import flags
 from lifeceo.platform.flags import repository as flag_repository
 from lifeceo.platform.flags.schemas import FlagUpdate
 from lifeceo.platform.flags.service import flag_service
-from lifeceo.platform.levers.board import Lever, Setting
 from lifeceo.platform.monitor.detectors import Detection
 
 NAME = "flag"
@@ -43,6 +42,12 @@ class FlagRollback:
         if not value.isdigit():
             raise Unprocessable(f"{value!r} is not an audit entry id.")
         return value
+
+    async def pull(self, target: str, value: str, *, actor: str) -> None:
+        await self.roll_back(target, int(value))
+
+    async def undo(self, target: str, *, actor: str) -> None:
+        await self.restore(target)
 
     async def roll_back(self, key: str, audit_id: int) -> None:
         async with self._sessionmaker() as session, session.begin():
@@ -73,29 +78,6 @@ class FlagRollback:
             session=session, actor=self._actor, key=key, action=action,
             body=FlagUpdate.model_validate({name: to[name] for name in FIELDS}),
             expected_version=flag.version, announce=flags.current().announce)
-
-
-class WithFlagRollback:
-    """A lever board with the flag rollback beside its levers: what the monitor pulls."""
-
-    def __init__(self, board, rollback: FlagRollback) -> None:
-        self.board, self.rollback = board, rollback
-
-    def lever(self, name: str) -> Lever:
-        return self.rollback if name == NAME else self.board.lever(name)
-
-    async def pull(self, name: str, *, target: str, value: str, seconds: int,
-                   actor: str) -> Setting:
-        if name != NAME:
-            return await self.board.pull(name, target=target, value=value, seconds=seconds,
-                                         actor=actor)
-        await self.rollback.roll_back(target, int(self.rollback.check(target, value)))
-        return Setting(NAME, target, value, until=float("inf"))
-
-    async def undo(self, name: str, *, target: str, actor: str) -> None:
-        if name != NAME:
-            return await self.board.undo(name, target=target, actor=actor)
-        await self.rollback.restore(target)
 
 
 async def with_suspect(session: AsyncSession, detection: Detection, *,

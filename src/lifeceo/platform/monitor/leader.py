@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from lifeceo.platform.db.lease import Lease
 from lifeceo.platform.monitor import actions as action_set
 from lifeceo.platform.monitor import detectors as detector_set
-from lifeceo.platform.monitor.actions import MONITOR_ACTOR, Levers
+from lifeceo.platform.monitor.actions import Levers
 from lifeceo.platform.monitor.detectors import Detector
 from lifeceo.platform.monitor.evaluation import Outcome, evaluate
-from lifeceo.platform.monitor.flag_rollback import FlagRollback, WithFlagRollback
+from lifeceo.platform.monitor.own_levers import monitor_levers
+from lifeceo.platform.monitor.statement_readings import DatabaseReadings
 from lifeceo.platform.observability import metrics
 from lifeceo.settings import Settings
 
@@ -47,9 +48,8 @@ class Monitor:
         self.detectors = detectors if detectors is not None else detector_set.from_settings(
             settings)
         self.actions = action_set.catalogue(settings)
-        # The flag rollback is the monitor's own lever, beside the board's.
-        self.levers = levers if levers is None else WithFlagRollback(
-            levers, FlagRollback(sessionmaker, actor=MONITOR_ACTOR))
+        # The flag rollback and the statement levers are the monitor's own, beside the board's.
+        self.levers = levers if levers is None else monitor_levers(levers, engine, sessionmaker)
         self._engine = engine
         self._sessionmaker = sessionmaker
         self._clock = clock
@@ -60,6 +60,9 @@ class Monitor:
                            ping_seconds=self.interval_seconds, lease_pings=LEASE_INTERVALS)
         # The leader's last evaluation, in memory (monitor_detectors has it for the others).
         self.last: Outcome | None = None
+        # Its last pg_stat_statements reading, which the next one's deltas start from.
+        self.readings = DatabaseReadings(
+            max_statements=settings.monitor_slow_query_max_statements)
         self._failing: set[str] = set()
         self._task: asyncio.Task | None = None
 
@@ -102,6 +105,8 @@ class Monitor:
         metrics.monitor_leader.set(1 if held else 0)
         if held != was_leader:
             log.info("monitor leader" if held else "monitor follower", process=self.process)
+            # Another leader's statements ran since its own last reading, if it had one.
+            self.readings.forget()
         if not held:
             return None
         return await self.evaluate()
@@ -114,7 +119,7 @@ class Monitor:
                                      engine=self._engine, sessionmaker=self._sessionmaker,
                                      now=self._clock(), leader=self.process,
                                      failing=self._failing, actions=self.actions,
-                                     levers=self.levers)
+                                     levers=self.levers, readings=self.readings)
         except Exception as exc:  # noqa: BLE001 - the database is down: retried next interval
             metrics.monitor_evaluations.labels("failed").inc()
             if "evaluate" not in self._failing:

@@ -33,6 +33,8 @@ class Outcome(StrEnum):
     # The lever refused when it was pulled (a recycle without a supervisor): settled, and still
     # counted by cooldowns and caps, so that a refusing lever is not asked every interval.
     FAILED = "failed"
+    # An advisory action an administrator approved: recorded, nothing applied, not verified.
+    ACCEPTED = "accepted"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class Action:
     verify_seconds: float
     cooldown_seconds: float
     max_per_hour: int
+    # An advisory action (an index suggestion) changes nothing when approved: it is settled as
+    # accepted with this note ({target} and {value} filled in) instead of being verified.
+    advisory: str = ""
 
 
 @dataclass(frozen=True)

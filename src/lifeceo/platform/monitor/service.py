@@ -104,7 +104,8 @@ class MonitorService:
     async def approve(self, *, session: AsyncSession, action_id: int, settings: Settings,
                       levers: Levers, actor: str) -> MonitorActionReport:
         """Pulls its lever as `actor`; a lever that refuses leaves the action `failed` (the
-        caller commits that, then answers 409 with its `note`)."""
+        caller commits that, then answers 409 with its `note`). An advisory action (an index
+        suggestion) is settled as `accepted` with its note, not verified."""
         row = await self._awaiting(session, action_id)
         action = next((each for each in action_set.catalogue(settings)
                        if each.name == row.action), None)
@@ -120,7 +121,10 @@ class MonitorService:
                 values = {"outcome": Outcome.FAILED.value, "settled_at": now,
                           "note": str(exc)}
             else:
-                values = {"outcome": Outcome.VERIFYING.value, "applied_at": now}
+                values = ({"outcome": Outcome.ACCEPTED.value, "settled_at": now,
+                           "note": action.advisory.format(target=row.target, value=row.value)}
+                          if action.advisory else
+                          {"outcome": Outcome.VERIFYING.value, "applied_at": now})
         await acting.decide(session, row, at=now, actor=actor, **values)
         return MonitorActionReport.model_validate(row)
 

@@ -1,7 +1,10 @@
-"""What the detectors read: recent points of the metrics history, by series and label."""
+"""What the detectors read: recent points of the metrics history, by series and label, and for
+the statement detectors the database's own views (pg_stat_statements, pg_stat_activity)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from lifeceo.platform.observability.activity import Backend
 
 # Not a series of the metrics history: errors per group (observability.error_groups) and per
 # interval, counted from every process's shipped log records; value and samples are the count.
@@ -16,6 +19,32 @@ class Point:
     samples: int
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """One statement's cumulative calls and execution time in a pg_stat_statements reading."""
+
+    query: str
+    calls: int
+    total_ms: float
+
+    @property
+    def mean_ms(self) -> float:
+        return self.total_ms / self.calls if self.calls else 0.0
+
+
+@dataclass(frozen=True)
+class StatementReadings:
+    """This reading of pg_stat_statements and the leader's previous one, by query id: the
+    deltas between them are the interval's statements. No previous reading: a new leader's
+    first; `unavailable`: why there is no reading at all."""
+
+    at: datetime
+    current: dict[int, Totals]
+    previous_at: datetime | None = None
+    previous: dict[int, Totals] | None = None
+    unavailable: str | None = None
+
+
 @dataclass
 class Signals:
     """Points oldest first, per series name and label, up to `now`; a window of 60 s holds the
@@ -24,6 +53,9 @@ class Signals:
     now: datetime
     step_seconds: float
     series: dict[str, dict[str, list[Point]]] = field(default_factory=dict)
+    # Read only when a detector's inputs name them (statement_detectors).
+    statements: StatementReadings | None = None
+    activity: list[Backend] | None = None
 
     def points(self, name: str, label: str, *, within: timedelta | None = None) -> list[Point]:
         points = self.series.get(name, {}).get(label, [])

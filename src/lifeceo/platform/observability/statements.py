@@ -78,3 +78,17 @@ async def read(engine: AsyncEngine, *, order: Order = "total_time",
         StatementStats(query_id=row[0], query=row[1], calls=row[2], total_ms=row[3],
                        mean_ms=row[4], max_ms=row[5], rows=row[6], blocks_hit=row[7],
                        blocks_read=row[8]) for row in rows])
+
+
+async def text_of(engine: AsyncEngine, query_id: int) -> str | None:
+    """The normalised text of one statement of this database, None if the server has none."""
+    async with engine.connect() as connection:
+        try:
+            return await connection.scalar(text(
+                "SELECT query FROM pg_stat_statements WHERE queryid = :query_id"
+                " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " LIMIT 1"), {"query_id": query_id})
+        except DBAPIError as exc:
+            if database_unavailable(exc) or getattr(exc.orig, "sqlstate", None) not in UNAVAILABLE:
+                raise
+            return None
