@@ -383,6 +383,15 @@ class Settings(BaseSettings):
     # when over 5 % of its statements fail (over as many as an error ratio needs).
     monitor_dependency_down_intervals: int = Field(default=2, ge=1)
     monitor_db_max_error_ratio: float = Field(default=0.05, gt=0, le=1)
+    # The browsers' pages got slower (client_performance_regression, over the RUM series): the
+    # p75 over the short window above Core Web Vitals' "good" thresholds (web.dev/articles/vitals:
+    # LCP at most 2.5 s, INP at most 200 ms, at the 75th percentile of page loads) and above its
+    # own previous hour by a quarter, with at least 50 beacons in the window (a p75 of 50 is
+    # their 38th: a dozen slow pages above it, not one phone on a train).
+    monitor_rum_lcp_good_ms: float = Field(default=2500.0, gt=0)
+    monitor_rum_inp_good_ms: float = Field(default=200.0, gt=0)
+    monitor_rum_regression_factor: float = Field(default=1.25, ge=1)
+    monitor_rum_min_beacons: int = Field(default=50, ge=1)
     # The monitor's loop (lifeceo.platform.monitor.leader): one leader of all processes and nodes
     # evaluates the detectors; off, no process starts it (the advanced-monitoring flag pauses it
     # at runtime instead).

@@ -15,6 +15,7 @@ import numpy as np
 
 from lifeceo.platform.monitor import baseline, changepoint, forecast
 from lifeceo.platform.monitor.signals import Point, Signals
+from lifeceo.platform.observability.history_series import RUM_SERIES
 from lifeceo.settings import Settings
 
 ALL = "all"
@@ -425,6 +426,8 @@ class DependencyDown:
 
 def from_settings(settings: Settings) -> list[Detector]:
     """The detectors over the metrics history, with the thresholds of `settings`."""
+    # Here, not at the top: the client detectors are built on this module's Detection.
+    from lifeceo.platform.monitor.client_detectors import ClientPerformanceRegression
     step = settings.metrics_history_interval_seconds
     return [
         SlowApiResponse(slo_seconds=settings.monitor_latency_slo_ms / 1000,
@@ -467,4 +470,12 @@ def from_settings(settings: Settings) -> list[Detector]:
                        min_intervals=settings.monitor_dependency_down_intervals,
                        max_error_ratio=settings.monitor_db_max_error_ratio,
                        min_statements=settings.monitor_min_requests_per_window),
+        ClientPerformanceRegression(
+            window_length=timedelta(seconds=settings.monitor_short_window_seconds),
+            history=timedelta(seconds=settings.monitor_baseline_seconds),
+            vitals={"lcp": (RUM_SERIES["lcp"], settings.monitor_rum_lcp_good_ms / 1000),
+                    "inp": (RUM_SERIES["inp"], settings.monitor_rum_inp_good_ms / 1000)},
+            factor=settings.monitor_rum_regression_factor,
+            min_beacons=settings.monitor_rum_min_beacons,
+            min_baseline_points=settings.monitor_min_baseline_points),
     ]
