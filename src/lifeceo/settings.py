@@ -420,27 +420,33 @@ class Settings(BaseSettings):
     # outlasts a load spike's detection, verification and resolution (60 + 180 + 120 s); a
     # queue's backlog of tens of minutes drains in 30; a recycle's setting only has to reach the
     # worker that acts, within seconds. A flag rollback does not expire (0): it stays until an
-    # administrator applies the change again.
+    # administrator applies the change again. A warm acts once, when it reaches each process; its
+    # setting only has to outlive the verification, so that the levers' list shows it meanwhile.
     monitor_action_hold_seconds: dict[str, int] = {
         "shed": 900, "serve_stale": 900, "raise_queue_concurrency": 1800, "recycle_worker": 120,
-        "rollback_flag": 0}
+        "rollback_flag": 0, "warm_cache": 300}
     # The detector must be quiet this soon after the lever is pulled, else it is undone: the
     # latency burn rate's short window (60 s) must have passed clean, with two intervals to
-    # spare; a queue's depth trend and an RSS forecast read the long window (300 s).
+    # spare; a queue's depth trend and an RSS forecast read the long window (300 s); the hit
+    # ratio is judged over the short window too, so a warm that helped shows within 180 s.
     monitor_action_verify_seconds: dict[str, float] = {
         "shed": 180.0, "serve_stale": 180.0, "raise_queue_concurrency": 300.0,
-        "recycle_worker": 300.0, "rollback_flag": 180.0}
+        "recycle_worker": 300.0, "rollback_flag": 180.0, "warm_cache": 180.0}
     # One fingerprint is not tried again by the same action for this long (from its proposal):
     # the lever's hold, so that an expired mitigation may be renewed, never stacked; a flag is
-    # rolled back at most once an hour for one burst.
+    # rolled back at most once an hour for one burst; a namespace is warmed again 10 minutes
+    # on at the soonest: its misses came back after a warm that helped (a TTL later), or the
+    # warm did not help and something else empties it.
     monitor_action_cooldown_seconds: dict[str, float] = {
         "shed": 900.0, "serve_stale": 900.0, "raise_queue_concurrency": 1800.0,
-        "recycle_worker": 1800.0, "rollback_flag": 3600.0}
+        "recycle_worker": 1800.0, "rollback_flag": 3600.0, "warm_cache": 600.0}
     # Attempts of one action per hour, all fingerprints: more means the lever does not fix the
     # cause, and a human should look; a second recycle within an hour is a leak, not bad luck.
+    # A warm costs one recomputation per hot key (at most 100 per process): 6 an hour, one per
+    # namespace every 10 minutes or several namespaces at once.
     monitor_action_max_per_hour: dict[str, int] = {
         "shed": 3, "serve_stale": 3, "raise_queue_concurrency": 2, "recycle_worker": 2,
-        "rollback_flag": 2}
+        "rollback_flag": 2, "warm_cache": 6}
     # rollback_flag's suspect: the last flag change in the 15 minutes before an error burst's
     # incident opened; a change's errors show within a minute or two of it reaching traffic.
     monitor_flag_change_window_seconds: float = Field(default=900.0, gt=0)
