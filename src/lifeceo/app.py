@@ -46,6 +46,7 @@ from lifeceo.platform.levers import (
     AdaptiveConcurrency,
     AdaptiveConcurrencyMiddleware,
     BreakerHold,
+    CacheWarm,
     ClientLimit,
     LeverBoard,
     QueueConcurrency,
@@ -162,6 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stale_reads,
             # Only under `lifeceo serve`'s supervisor, which starts the replacement.
             WorkerRecycle(RecycleRequests.inherited()),
+            # A namespace's hot keys refreshed at once, where requests read them.
+            CacheWarm(cache=app.state.cache),
         ], role="web", max_seconds=settings.levers_max_seconds)
         await app.state.levers.start()
         # Fault injection, only where it is armed (LIFECEO_CHAOS_ENABLED): its own board.

@@ -424,6 +424,15 @@ class Settings(BaseSettings):
     # runaway_query: four times database_statement_timeout_ms (30 s), which ends every request's
     # and job's statement first; what runs longer escaped it (psql, a seed, a migration).
     monitor_runaway_query_seconds: float = Field(default=120.0, gt=0)
+    # The browsers' pages got slower (client_performance_regression, over the RUM series): the
+    # p75 over the short window above Core Web Vitals' "good" thresholds (web.dev/articles/vitals:
+    # LCP at most 2.5 s, INP at most 200 ms, at the 75th percentile of page loads) and above its
+    # own previous hour by a quarter, with at least 50 beacons in the window (a p75 of 50 is
+    # their 38th: a dozen slow pages above it, not one phone on a train).
+    monitor_rum_lcp_good_ms: float = Field(default=2500.0, gt=0)
+    monitor_rum_inp_good_ms: float = Field(default=200.0, gt=0)
+    monitor_rum_regression_factor: float = Field(default=1.25, ge=1)
+    monitor_rum_min_beacons: int = Field(default=50, ge=1)
     # The monitor's loop (lifeceo.platform.monitor.leader): one leader of all processes and nodes
     # evaluates the detectors; off, no process starts it (the advanced-monitoring flag pauses it
     # at runtime instead).
@@ -455,36 +464,44 @@ class Settings(BaseSettings):
     # administrator applies the change again. A slow Redis (a fork for a snapshot, a big KEYS)
     # is held off for 5 minutes, then its breaker's half-open probe tries it again. A cancelled
     # statement and an accepted index suggestion hold nothing (0): one is over, the other waits
-    # for a migration.
+    # for a migration. A warm acts once, when it reaches each process; its setting only has to
+    # outlive the verification, so that the levers' list shows it meanwhile.
     monitor_action_hold_seconds: dict[str, int] = {
         "shed": 900, "serve_stale": 900, "raise_queue_concurrency": 1800, "recycle_worker": 120,
         "rollback_flag": 0, "open_breaker": 300, "tighten_client": 900, "cancel_query": 0,
-        "suggest_index": 0}
+        "suggest_index": 0, "warm_cache": 300}
     # The detector must be quiet this soon after the lever is pulled, else it is undone: the
     # latency burn rate's short window (60 s) must have passed clean, with two intervals to
-    # spare; a queue's depth trend and an RSS forecast read the long window (300 s). A cancelled
-    # statement is gone from pg_stat_activity at the next evaluation (15 s); 60 s leaves
-    # three. An index suggestion is settled when accepted, never verified (0: unused).
+    # spare; a queue's depth trend and an RSS forecast read the long window (300 s); the hit
+    # ratio is judged over the short window too, so a warm that helped shows within 180 s. A
+    # cancelled statement is gone from pg_stat_activity at the next evaluation (15 s); 60 s
+    # leaves three. An index suggestion is settled when accepted, never verified (0: unused).
     monitor_action_verify_seconds: dict[str, float] = {
         "shed": 180.0, "serve_stale": 180.0, "raise_queue_concurrency": 300.0,
         "recycle_worker": 300.0, "rollback_flag": 180.0, "open_breaker": 90.0,
-        "tighten_client": 180.0, "cancel_query": 60.0, "suggest_index": 0.0}
+        "tighten_client": 180.0, "cancel_query": 60.0, "suggest_index": 0.0,
+        "warm_cache": 180.0}
     # One fingerprint is not tried again by the same action for this long (from its proposal):
     # the lever's hold, so that an expired mitigation may be renewed, never stacked; a flag is
     # rolled back at most once an hour for one burst; a backend's runaway is asked about again
-    # after 5 minutes; a statement's index once a day (a migration takes a release to ship).
+    # after 5 minutes; a statement's index once a day (a migration takes a release to ship); a
+    # namespace is warmed again 10 minutes on at the soonest: its misses came back after a warm
+    # that helped (a TTL later), or the warm did not help and something else empties it.
     monitor_action_cooldown_seconds: dict[str, float] = {
         "shed": 900.0, "serve_stale": 900.0, "raise_queue_concurrency": 1800.0,
         "recycle_worker": 1800.0, "rollback_flag": 3600.0, "open_breaker": 300.0,
-        "tighten_client": 900.0, "cancel_query": 300.0, "suggest_index": 86400.0}
+        "tighten_client": 900.0, "cancel_query": 300.0, "suggest_index": 86400.0,
+        "warm_cache": 600.0}
     # Attempts of one action per hour, all fingerprints: more means the lever does not fix the
     # cause, and a human should look; a second recycle within an hour is a leak, not bad luck;
     # ten clients tightened in an hour is an attack for the proxy in front, not for this lever.
-    # Cancels and suggestions each ask an administrator, whom five an hour do not flood.
+    # Cancels and suggestions each ask an administrator, whom five an hour do not flood. A warm
+    # costs one recomputation per hot key (at most 100 per process): 6 an hour, one per
+    # namespace every 10 minutes or several namespaces at once.
     monitor_action_max_per_hour: dict[str, int] = {
         "shed": 3, "serve_stale": 3, "raise_queue_concurrency": 2, "recycle_worker": 2,
         "rollback_flag": 2, "open_breaker": 3, "tighten_client": 10, "cancel_query": 5,
-        "suggest_index": 5}
+        "suggest_index": 5, "warm_cache": 6}
     # rollback_flag's suspect: the last flag change in the 15 minutes before an error burst's
     # incident opened; a change's errors show within a minute or two of it reaching traffic.
     monitor_flag_change_window_seconds: float = Field(default=900.0, gt=0)

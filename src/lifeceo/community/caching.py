@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lifeceo.platform.cache import MISSING, Cache, not_composable
 
@@ -101,13 +101,22 @@ async def _connected(session: AsyncSession) -> None:
 
 
 async def cached(cache: Cache, session: AsyncSession, key: str, load: Callable[[], Awaitable[Any]],
-                 *, ttl: float, tags: Iterable[str] = ()) -> Any:
-    """The cached value of `key`, else `load()` (which may use `session`) cached."""
+                 *, ttl: float, tags: Iterable[str] = (),
+                 refresh: Callable[[], Awaitable[Any]] | None = None) -> Any:
+    """The cached value of `key`, else `load()` (which may use `session`) cached. With
+    `refresh` (which must not use `session`: see `own_session`), the key is one the cache may
+    warm (Cache.warm, after the request)."""
     value = cache.get_local(key)
     if value is MISSING:
         await _connected(session)
-        value = await cache.get_or_compute(key, load, ttl=ttl, tags=tags)
+        value = await cache.get_or_compute(key, load, ttl=ttl, tags=tags, refresh=refresh)
     return value
+
+
+def own_session(engine: AsyncEngine) -> AsyncSession:
+    """A session of its own, for a `refresh` that runs after the request has closed its own
+    (take the engine from the request's session: a closed session is no use to keep)."""
+    return AsyncSession(engine, expire_on_commit=False, autoflush=False)
 
 
 async def composed(cache: Cache, key: str, render: Callable[[], Awaitable[Any]]) -> Any:

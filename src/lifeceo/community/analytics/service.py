@@ -24,6 +24,7 @@ from lifeceo.community.analytics.schemas import (
 )
 from lifeceo.community.users.models import User
 from lifeceo.errors import BadRequest, Forbidden
+from lifeceo.platform.observability import rum
 from lifeceo.platform.queue import enqueue
 
 RECORD_RUM_JOB = "record-rum"
@@ -97,9 +98,12 @@ class AnalyticsService:
                                    for row in rows])
 
     async def accept_beacon(self, *, session: AsyncSession, beacon: RumBeacon) -> None:
-        """Queued in the request's transaction: a 202 means the sample will be written."""
+        """Queued in the request's transaction: a 202 means the sample will be written. Its
+        vitals are counted at once into this process's share of the metrics history, which the
+        monitor reads: the browser measured them whether or not the sample is stored."""
         await enqueue(session, RECORD_RUM_JOB, sample_id=str(uuid.uuid4()),
                       received_at=datetime.now(UTC).isoformat(), **beacon.model_dump())
+        rum.observe_beacon(lcp_ms=beacon.lcp_ms, inp_ms=beacon.inp_ms, ttfb_ms=beacon.ttfb_ms)
 
     async def page_performance(self, *, session: AsyncSession, actor: User, hours: int,
                                min_samples: int) -> PerformanceReport:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeceo.community.caching import cached, composed
+from lifeceo.community.caching import cached, composed, own_session
 from lifeceo.community.feed import cache_keys, repository
 from lifeceo.community.feed.schemas import PostPage
 from lifeceo.community.posts import cache_keys as post_keys
@@ -43,7 +43,10 @@ class FeedService:
             session=session, cache=cache, viewer=viewer, page=page,
             key=cache_keys.public_key(page), ttl=cache_keys.PUBLIC_TTL_SECONDS,
             tags=[post_keys.PUBLIC_FEED_TAG],
-            read=lambda: repository.public_page(session, page=page))
+            read=lambda: repository.public_page(session, page=page),
+            # The same for every viewer, and its short TTL expires under the readers: the page
+            # the cache warms (the warm-cache job, the monitor's warm lever).
+            reread=lambda own: repository.public_page(own, page=page))
 
     async def timeline_page(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
                             username: str, page: PageParams) -> dict:
@@ -66,8 +69,19 @@ class FeedService:
 
     async def _page(self, *, session: AsyncSession, cache: Cache, viewer: User | None,
                     page: PageParams, key: str, ttl: float, tags: list[str],
-                    read: Callable[[], Awaitable[list[Post]]]) -> dict:
-        """The page as JSON-ready data (a PostPage), whole from the cache when it can be."""
+                    read: Callable[[], Awaitable[list[Post]]],
+                    reread: Callable[[AsyncSession], Awaitable[list[Post]]] | None = None
+                    ) -> dict:
+        """The page as JSON-ready data (a PostPage), whole from the cache when it can be.
+        `reread`, the listing's query in a session of its own, makes its ids warmable."""
+        refresh = None
+        if reread is not None:
+            engine = session.bind
+
+            async def refresh() -> dict:
+                async with own_session(engine) as own:
+                    rows, next_cursor = page_of(await reread(own), page)
+                return {"ids": [post.id for post in rows], "next_cursor": next_cursor}
 
         async def render() -> dict:
             # Posts read for the page by this request serve it directly: no second query.
@@ -78,7 +92,8 @@ class FeedService:
                 fresh.update((post.id, PostEntry.model_validate(post)) for post in rows)
                 return {"ids": [post.id for post in rows], "next_cursor": next_cursor}
 
-            listed = await cached(cache, session, key, listing, ttl=ttl, tags=tags)
+            listed = await cached(cache, session, key, listing, ttl=ttl, tags=tags,
+                                  refresh=refresh)
             items = await post_service.hydrate(session=session, cache=cache, viewer=viewer,
                                                post_ids=listed["ids"], fresh=fresh)
             return PostPage(items=items, next_cursor=listed["next_cursor"]).model_dump(mode="json")

@@ -260,14 +260,18 @@ class Cache:
             return
         await self._publish(Invalidation(self.origin, tags, keys, l2_done=l2_done))
 
-    async def warm(self, *, limit: int = 100, ahead_seconds: float | None = None) -> int:
-        """Recompute up to `limit` of this process's hottest keys (by recent reads) that expire
-        within `ahead_seconds` (default: a fifth of their TTL); returns how many were refreshed.
-        Only keys read through get_or_compute(..., refresh=...) are known."""
+    async def warm(self, *, limit: int = 100, ahead_seconds: float | None = None,
+                   namespace: str | None = None, decay: bool = True) -> int:
+        """Recompute up to `limit` of this process's hottest keys (by recent reads), of one
+        namespace if given, that are missing or expire within `ahead_seconds` (default: a fifth
+        of their TTL); returns how many were refreshed. Only keys read through
+        get_or_compute(..., refresh=...) are known. Then hotness decays, unless `decay` is
+        false: the warm-cache job's period is its clock, and a warm between two runs (the warm
+        lever's) must not age the keys faster."""
         if not self.serving:
             return 0
         refreshed = 0
-        for key, hot in self._hot.hottest():
+        for key, hot in self._hot.hottest(namespace=namespace):
             if refreshed >= limit:
                 break
             remaining = self._l1.remaining_seconds(key)
@@ -280,7 +284,8 @@ class Cache:
                 log.warning("cache warm failed", key=key, error=f"{type(exc).__name__}: {exc}")
                 continue
             refreshed += 1
-        self._hot.decay()
+        if decay:
+            self._hot.decay()
         return refreshed
 
     @property

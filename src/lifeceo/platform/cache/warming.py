@@ -43,8 +43,11 @@ class HotKeys:
             self._keys.move_to_end(key)
         hot.accesses += 1
 
-    def hottest(self, *, min_accesses: float = MIN_ACCESSES) -> list[tuple[str, HotKey]]:
-        hot = [(key, entry) for key, entry in self._keys.items() if entry.accesses >= min_accesses]
+    def hottest(self, *, min_accesses: float = MIN_ACCESSES,
+                namespace: str | None = None) -> list[tuple[str, HotKey]]:
+        """Hot keys, hottest first; of one namespace (the key up to its first colon) if given."""
+        hot = [(key, entry) for key, entry in self._keys.items() if entry.accesses >= min_accesses
+               and (namespace is None or key.partition(":")[0] == namespace)]
         return sorted(hot, key=lambda item: -item[1].accesses)
 
     def decay(self) -> None:

@@ -8,7 +8,9 @@ from lifeceo.platform.levers.concurrency import AdaptiveConcurrency, AdaptiveCon
 from lifeceo.platform.levers.queues import QueueConcurrency
 from lifeceo.platform.levers.recycle import RecycleRequests, WorkerRecycle
 from lifeceo.platform.levers.stale import StaleReads, StaleReadsMiddleware
+from lifeceo.platform.levers.warm import CacheWarm
 
-__all__ = ["AdaptiveConcurrency", "AdaptiveConcurrencyMiddleware", "BreakerHold", "ClientLimit",
+__all__ = ["AdaptiveConcurrency", "AdaptiveConcurrencyMiddleware", "BreakerHold", "CacheWarm",
+           "ClientLimit",
            "Lever", "LeverBoard", "QueueConcurrency", "RecycleRequests", "Setting",
            "StaleReads", "StaleReadsMiddleware", "WorkerRecycle"]

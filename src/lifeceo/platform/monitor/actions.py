@@ -59,6 +59,9 @@ def catalogue(settings: Settings) -> list[Action]:
              lambda _: settings.monitor_tightened_client_limit),
         made("raise_queue_concurrency", "queue_backlog", "queue", Risk.LOW, label,
              lambda _: str(settings.jobs_concurrency_max)),
+        # Recomputes what readers were missing; the entries it makes expire as any other, so
+        # its undo releases nothing.
+        made("warm_cache", "low_cache_hit_rate", "warm", Risk.LOW, label, lambda _: "on"),
         # A replacement worker starts cold (empty L1 cache, new connections): an administrator
         # decides whether the leak is worth it now.
         made("recycle_worker", "memory_usage_high", "recycle", Risk.HIGH, lambda _: "any",

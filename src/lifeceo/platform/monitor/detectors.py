@@ -16,6 +16,7 @@ import numpy as np
 
 from lifeceo.platform.monitor import baseline, changepoint, forecast
 from lifeceo.platform.monitor.signals import LOGGED_ERRORS, Point, Signals
+from lifeceo.platform.observability.history_series import RUM_SERIES
 from lifeceo.settings import Settings
 
 ALL = "all"
@@ -592,10 +593,11 @@ class AbusiveClient:
 
 
 def from_settings(settings: Settings) -> list[Detector]:
-    """The detectors over the metrics history and the database's views, with the thresholds of
-    `settings`."""
-    # Here, not at the top: the statement detectors make this module's Detections.
+    """The detectors over the metrics history, the shipped logs and the database's views, with
+    the thresholds of `settings`."""
+    # Here, not at the top: the statement and client detectors make this module's Detections.
     from lifeceo.platform.monitor import statement_detectors
+    from lifeceo.platform.monitor.client_detectors import ClientPerformanceRegression
 
     step = settings.metrics_history_interval_seconds
     return [
@@ -663,4 +665,12 @@ def from_settings(settings: Settings) -> list[Detector]:
             min_history_calls=settings.monitor_slow_query_min_history_calls,
             window=timedelta(seconds=settings.monitor_short_window_seconds)),
         statement_detectors.RunawayQuery(limit_seconds=settings.monitor_runaway_query_seconds),
+        ClientPerformanceRegression(
+            window_length=timedelta(seconds=settings.monitor_short_window_seconds),
+            history=timedelta(seconds=settings.monitor_baseline_seconds),
+            vitals={"lcp": (RUM_SERIES["lcp"], settings.monitor_rum_lcp_good_ms / 1000),
+                    "inp": (RUM_SERIES["inp"], settings.monitor_rum_inp_good_ms / 1000)},
+            factor=settings.monitor_rum_regression_factor,
+            min_beacons=settings.monitor_rum_min_beacons,
+            min_baseline_points=settings.monitor_min_baseline_points),
     ]

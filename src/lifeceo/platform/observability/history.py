@@ -37,6 +37,8 @@ from lifeceo.platform.observability.history_aggregate import (
     queue_points,
 )
 from lifeceo.platform.observability.metrics_db import STATEMENTS
+from lifeceo.platform.observability.rum import RumWindow, default_rum_window, rum_delta
+from lifeceo.platform.observability.rum import Totals as RumTotals
 from lifeceo.platform.observability.window import RequestWindow, default_window, delta
 from lifeceo.platform.queue import QUEUES
 from lifeceo.platform.queue import repository as queue_repository
@@ -55,6 +57,7 @@ class HistorySampler:
     def __init__(self, settings: Settings, engine: AsyncEngine,
                  sessionmaker: async_sessionmaker[AsyncSession], *,
                  window: RequestWindow | None = None, cache_stats: CacheStats | None = None,
+                 rum: RumWindow | None = None,
                  clock: Callable[[], float] = time.time,
                  paused: Callable[[], bool] | None = None,
                  dependencies: Callable[[], dict[str, bool]] | None = None) -> None:
@@ -69,6 +72,7 @@ class HistorySampler:
         self._pool_capacity = settings.database_pool_size + settings.database_pool_overflow
         self._sessionmaker = sessionmaker
         self._window = window or default_window()
+        self._rum = rum or default_rum_window()
         self._cache_stats = cache_stats
         self._clock = clock
         self._dependencies = dependencies
@@ -81,6 +85,7 @@ class HistorySampler:
         self._cache_before = self._cache_totals()
         self._statements_before = STATEMENTS.snapshot()
         self._outgoing_before = outgoing.OUTGOING.snapshot()
+        self._rum_before = self._rum.totals()
         self._reset_probes()
         self._tasks: list[asyncio.Task] = []
         self._failing: set[str] = set()
@@ -124,6 +129,7 @@ class HistorySampler:
                 self._statements_before = STATEMENTS.snapshot()
                 self._outgoing_before = outgoing.OUTGOING.snapshot()
                 BUSIEST_CLIENTS.take()
+                self._rum_before = self._rum.totals()
                 self._reset_probes()
                 await self.resign()
                 continue
@@ -157,7 +163,7 @@ class HistorySampler:
 
     def payload(self, after: dict, cache_after: dict[str, tuple[int, int]],
                 statements_after: tuple[int, float, int], *, round_trip_seconds: float,
-                outgoing_after: dict[str, tuple[int, float, int]]) -> dict:
+                outgoing_after: dict[str, tuple[int, float, int]], rum_after: RumTotals) -> dict:
         """This process's counts since the last successful flush, and its readings."""
         cache: dict[str, list[int]] = {}
         for namespace, (lookups, hits) in cache_after.items():
@@ -186,6 +192,7 @@ class HistorySampler:
             "outgoing": outgoing.delta(self._outgoing_before, outgoing_after),
             # Taken, not diffed: a failed flush loses one interval's reading of them.
             "clients": BUSIEST_CLIENTS.take(),
+            "rum": rum_delta(self._rum_before, rum_after),
         }
 
     async def flush(self, *, interval_start: float) -> bool:
@@ -195,13 +202,14 @@ class HistorySampler:
         after, cache_after = self._window.totals(), self._cache_totals()
         statements_after = STATEMENTS.snapshot()
         outgoing_after = outgoing.OUTGOING.snapshot()
+        rum_after = self._rum.totals()
         try:
             async with self._sessionmaker() as session:
                 started = time.monotonic()
                 await session.execute(text("SELECT 1"))
                 payload = self.payload(after, cache_after, statements_after,
                                        round_trip_seconds=loop_lag.on_time_since(started),
-                                       outgoing_after=outgoing_after)
+                                       outgoing_after=outgoing_after, rum_after=rum_after)
                 await repository.stage(session, interval_start=_utc(interval_start),
                                        process=self.process, payload=payload)
                 await session.commit()
@@ -212,6 +220,7 @@ class HistorySampler:
         self._before, self._cache_before = after, cache_after
         self._statements_before = statements_after
         self._outgoing_before = outgoing_after
+        self._rum_before = rum_after
         self._reset_probes()
         return True
 

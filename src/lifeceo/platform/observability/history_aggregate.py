@@ -5,7 +5,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lifeceo.platform.observability.histogram import merge, percentiles
-from lifeceo.platform.observability.history_series import ALL, QUANTILES
+from lifeceo.platform.observability.history_series import (
+    ALL,
+    QUANTILES,
+    RUM_HISTOGRAM_PREFIX,
+    RUM_QUANTILE,
+    RUM_SERIES,
+)
 
 # A client is written to the series from this share of the admitted requests up: at most 20 an
 # interval, the ones that can matter, not every visitor's address.
@@ -29,11 +35,13 @@ class QueueReading:
 
 def aggregate(payloads: list[dict], *, interval_seconds: float, carried: Sequence[dict] = ()
               ) -> tuple[list[Point], dict[str, tuple[int, dict]]]:
-    """Points of the interval, and per route class (requests, merged sparse histogram).
-    `carried` rows (late for their own interval) add their request and cache counts only."""
+    """Points of the interval, and per route class and vital (`rum:lcp`) (count, merged sparse
+    histogram). `carried` rows (late for their own interval) add their request, beacon and cache
+    counts only."""
     points: list[Point] = []
     counted = [*payloads, *carried]
     histograms = _http(counted, interval_seconds, points)
+    histograms.update(_rum(counted, points))
     _cache(counted, points)
     _process(payloads, points)
     _database(payloads, points)
@@ -96,6 +104,26 @@ def _request_points(points: list[Point], label: str, requests: int, errors: int,
     values = percentiles(hist, tuple(QUANTILES.values()))
     for name, quantile in QUANTILES.items():
         points.append(Point(name, label, values[quantile], requests))
+
+
+def _rum(payloads: list[dict], points: list[Point]) -> dict[str, tuple[int, dict]]:
+    """The p75 of each vital over every process's beacons of the interval."""
+    by_vital: dict[str, list[dict]] = {}
+    for payload in payloads:
+        for vital, counts in payload.get("rum", {}).items():
+            if vital in RUM_SERIES:
+                by_vital.setdefault(vital, []).append(counts)
+    histograms: dict[str, tuple[int, dict]] = {}
+    for vital, counts in sorted(by_vital.items()):
+        beacons = sum(c["beacons"] for c in counts)
+        hist = merge([c["hist"] for c in counts])
+        value = percentiles(hist, (RUM_QUANTILE,))[RUM_QUANTILE]
+        if not beacons or value is None:
+            continue
+        points.append(Point(RUM_SERIES[vital], ALL, value, beacons))
+        histograms[f"{RUM_HISTOGRAM_PREFIX}{vital}"] = (
+            beacons, {str(i): n for i, n in sorted(hist.items())})
+    return histograms
 
 
 def _cache(payloads: list[dict], points: list[Point]) -> None:

@@ -75,7 +75,8 @@ class MetricsHistogram(Base):
     """The merged latency histogram of a route class over one raw interval: sparse {bucket:
     count} over lifeceo.platform.observability.histogram's buckets. Kept as long as raw samples,
     so that a rollup's percentiles are the percentiles of its requests, not an average of
-    percentiles."""
+    percentiles. A RUM vital's histogram is kept here too, its `route_class` `rum:lcp` and its
+    `requests` the beacons (history_series.histogram_series)."""
 
     __tablename__ = "metrics_histograms"
 

@@ -4,6 +4,8 @@ names."""
 from dataclasses import dataclass
 from typing import Literal
 
+from lifeceo.platform.observability.rum import VITALS
+
 # gauge: mean over a rollup; rate: mean of per-interval rates; ratio: mean weighted by the
 # samples behind each value (errors/requests over the whole minute, not a mean of ratios);
 # percentile: read off the re-merged latency histograms of the rollup's intervals.
@@ -24,6 +26,14 @@ class Series:
 
 QUANTILES = {"http_latency_p50_seconds": 0.50, "http_latency_p95_seconds": 0.95,
              "http_latency_p99_seconds": 0.99}
+# Core Web Vitals are judged at the 75th percentile of page loads (web.dev/articles/vitals).
+RUM_QUANTILE = 0.75
+RUM_SERIES = {vital: f"rum_{vital}_p75_seconds" for vital in VITALS}
+# The vitals' histograms are kept in metrics_histograms beside the route classes', keyed
+# `rum:lcp`: a route class never has a colon, and the rollups re-merge them the same way.
+RUM_HISTOGRAM_PREFIX = "rum:"
+_VITAL_NAMES = {"lcp": "Largest Contentful Paint", "inp": "Interaction to Next Paint",
+                "ttfb": "Time to First Byte"}
 
 SERIES: dict[str, Series] = {series.name: series for series in (
     *(Series(name, "percentile", "s", "route_class",
@@ -68,7 +78,20 @@ SERIES: dict[str, Series] = {series.name: series for series in (
     Series("client_request_share", "ratio", "1", "client",
            "Share of the rate-limited requests admitted by every process that one client "
            "('user:<id>', 'ip:<address>') made, for clients of at least 5 %"),
+    *(Series(name, "percentile", "s", "stat",
+             f"p75 of {_VITAL_NAMES[vital]} as the browsers' beacons (POST /api/v1/rum) "
+             f"measured it ('all'); samples are the beacons that reported it")
+      for vital, name in RUM_SERIES.items()),
 )}
 
 PERCENTILE_SERIES = tuple(name for name, series in SERIES.items() if series.kind == "percentile")
 RATIO_SERIES = tuple(name for name, series in SERIES.items() if series.kind == "ratio")
+
+
+def histogram_series(key: str) -> list[tuple[str, dict[str, float]]]:
+    """Where a stored histogram counts, as (label, {series: quantile}): a route class's under its
+    own label and 'all', a vital's (`rum:lcp`) under 'all' alone."""
+    if key.startswith(RUM_HISTOGRAM_PREFIX):
+        name = RUM_SERIES.get(key[len(RUM_HISTOGRAM_PREFIX):])
+        return [] if name is None else [(ALL, {name: RUM_QUANTILE})]
+    return [(key, QUANTILES), (ALL, QUANTILES)]

@@ -9,10 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lifeceo.platform.observability import history_repository as repository
 from lifeceo.platform.observability.histogram import percentiles
 from lifeceo.platform.observability.history_series import (
-    ALL,
     PERCENTILE_SERIES,
-    QUANTILES,
     RATIO_SERIES,
+    histogram_series,
 )
 from lifeceo.platform.observability.history_service import ROLLUP_RESOLUTIONS_SECONDS
 from lifeceo.platform.queue import JobContext, job
@@ -65,28 +64,32 @@ async def roll_up(session: AsyncSession, *, settings: Settings, resolution_secon
 
 async def _percentile_rollups(session: AsyncSession, *, resolution_seconds: int,
                               start: datetime, end: datetime) -> list[dict]:
-    """Percentiles of each bucket's merged histograms, per route class and over all of them:
-    the p95 of the minute's requests, which no average of 10 s p95s equals."""
-    histograms: dict[tuple[str, datetime], dict[int, int]] = {}
+    """Percentiles of each bucket's merged histograms, per route class and over all of them,
+    and of each RUM vital: the p95 of the minute's requests, which no average of 10 s p95s
+    equals."""
+    histograms: dict[tuple[tuple[str, ...], str, datetime], dict[int, int]] = {}
+    quantiles: dict[tuple[str, ...], dict[str, float]] = {}
     for row in await repository.merged_histograms(session, resolution_seconds=resolution_seconds,
                                                   start=start, end=end):
-        for label in (row.route_class, ALL):
-            hist = histograms.setdefault((label, row.bucket), {})
+        for label, series in histogram_series(row.route_class):
+            names = tuple(series)
+            quantiles[names] = series
+            hist = histograms.setdefault((names, label, row.bucket), {})
             hist[row.index] = hist.get(row.index, 0) + row.count
     maxima = {(row.name, row.label, row.bucket): row.max
               for row in await repository.percentile_maxima(
                   session, resolution_seconds=resolution_seconds, start=start, end=end,
                   names=PERCENTILE_SERIES)}
     rows = []
-    for (label, bucket), hist in histograms.items():
-        values = percentiles(hist, tuple(QUANTILES.values()))
-        requests = sum(hist.values())
-        for name, quantile in QUANTILES.items():
+    for (names, label, bucket), hist in histograms.items():
+        values = percentiles(hist, tuple(quantiles[names].values()))
+        observations = sum(hist.values())
+        for name, quantile in quantiles[names].items():
             value = values[quantile]
             rows.append({"resolution_seconds": resolution_seconds, "name": name, "label": label,
                          "ts": bucket, "value": value,
                          "max": max(value, maxima.get((name, label, bucket), value)),
-                         "samples": requests})
+                         "samples": observations})
     return rows
 
 

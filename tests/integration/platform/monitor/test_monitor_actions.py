@@ -93,6 +93,30 @@ async def test_shedding_a_slow_class_is_verified_then_the_incident_mitigated(
     assert 'lifeceo_monitor_actions_total{action="shed",outcome="mitigated"}' in metrics
 
 
+async def test_a_cold_namespace_is_warmed_and_mitigated_once_its_hit_ratio_is_back(
+        app, client, admin, monitors):  # noqa: F811
+    now = interval_now()
+    # An hour of the feed namespace at 95 %, then a minute at 30 %, 100 lookups an interval.
+    normal = [(now - timedelta(seconds=10 * i), 0.95, 100) for i in range(6, 366)]
+    cold = [(now - timedelta(seconds=10 * i), 0.30, 100) for i in range(6)]
+    await write_points(app, "cache_hit_ratio", "feed", normal + cold)
+    clock = Clock(now + timedelta(seconds=1))
+    monitor = monitors(clock)
+    first = await monitor.lead()
+    [warm] = first.actions["verifying"]
+    assert [(s.lever, s.target, s.value) for s in app.state.levers.settings()
+            if s.lever == "warm"] == [("warm", "feed", "on")]
+    [listed] = (await client.get(f"{MONITOR}/actions", headers=admin)).json()
+    assert (listed["action"], listed["lever"], listed["target"]) == ("warm_cache", "warm", "feed")
+
+    later = now + timedelta(seconds=70)
+    await write_points(app, "cache_hit_ratio", "feed", [
+        (later - timedelta(seconds=10 * i), 0.95, 100) for i in range(7)])
+    clock.now = later + timedelta(seconds=1)
+    assert (await monitor.lead()).actions == {"mitigated": [warm]}
+    assert (await incident(app, "low_cache_hit_rate:feed")).state == "mitigated"
+
+
 async def test_an_ineffective_action_is_undone_and_the_incident_escalated(
         app, client, admin, monitors):  # noqa: F811
     now = interval_now()

@@ -121,3 +121,35 @@ async def test_expiry_keeps_48_hours_raw_and_30_days_of_rollups(app, session):
     assert await session.scalar(select(func.min(MetricsSample.ts))) == now - timedelta(hours=47)
     assert await session.scalar(select(func.min(MetricsHistogram.ts))) == now - timedelta(hours=47)
     assert await session.scalar(select(func.min(MetricsRollup.ts))) == now - timedelta(days=29)
+
+
+async def test_rum_rollups_are_the_p75_of_the_minute_s_beacons_apart_from_the_requests(app,
+                                                                                        session):
+    lcps: list[float] = []
+    for i in range(6):
+        ts = HOUR + timedelta(seconds=10 * i)
+        # Five fast intervals and one slow one: the minute's p75 is a fast beacon, the largest
+        # 10 s p75 a slow one.
+        interval = [4.0] * 8 if i == 5 else [1.2] * 8
+        lcps += interval
+        requests = [0.02] * 10
+        await repository.write_points(session, ts=ts, points=[
+            Point("rum_lcp_p75_seconds", "all", interval[0], len(interval)),
+            Point("http_latency_p95_seconds", "all", 0.02, len(requests))])
+        await repository.write_histograms(session, ts=ts, histograms={
+            "feed": (len(requests), hist(requests)), "rum:lcp": (len(interval), hist(interval))})
+    await session.commit()
+    now = HOUR + timedelta(minutes=1, seconds=30)
+    await roll_up(session, settings=app.state.settings, resolution_seconds=60, now=now)
+    await session.commit()
+    minute = {(name, label): row for (name, label, ts), row in (await rollups(session, 60)).items()
+              if ts == HOUR}
+    lcp = minute["rum_lcp_p75_seconds", "all"]
+    assert lcp.value == pytest.approx(1.2, rel=0.03)
+    assert lcp.max == pytest.approx(4.0, rel=0.03)
+    assert lcp.samples == 48
+    # The beacons are not requests: the requests' percentiles and counts leave them out.
+    assert minute["http_latency_p95_seconds", "all"].samples == 60
+    assert minute["http_latency_p95_seconds", "all"].value == pytest.approx(0.02, rel=0.03)
+    assert ("rum_lcp_p75_seconds", "feed") not in minute
+    assert ("http_latency_p95_seconds", "rum:lcp") not in minute

@@ -245,3 +245,38 @@ async def test_requests_through_the_http_middleware_reach_the_history(app, clien
     assert 0 < p50 < 1
     assert statements["sql_statements_per_request"] > 0
     assert statements["n_plus_one_ratio"] == 0
+
+
+async def test_beacons_through_the_rum_endpoint_reach_the_history(app, client, processes):
+    web = processes()  # counts what this process's endpoint accepts, from now on
+    lcps = (1200.0, 2600.0, 3100.0, 900.0)
+    for lcp in lcps:
+        response = await client.post("/api/v1/rum", json={
+            "url": "/posts/7", "lcp_ms": lcp, "inp_ms": 180, "cls": 0.01})
+        assert response.status_code == 202, response.text
+    # Refused at the door: not counted.
+    assert (await client.post("/api/v1/rum", json={"url": "/", "lcp_ms": -1})).status_code == 422
+    start = last_interval()
+    assert await web.flush(interval_start=start)
+    async with app.state.sessionmaker() as session:
+        [staged] = await session.scalars(select(MetricsStaging.payload))
+    assert {vital: counts["beacons"] for vital, counts in staged["rum"].items()} == {
+        "lcp": 4, "inp": 4}
+    assert sum(staged["rum"]["lcp"]["hist"].values()) == 4
+
+    assert await web.lead(until=start + 10)
+    samples = await samples_at(app, datetime.fromtimestamp(start, UTC))
+    lcp = samples["rum_lcp_p75_seconds", "all"]
+    # The 3rd of 4 by nearest rank: 2.6 s, read at its bucket's middle.
+    assert (lcp.samples, lcp.value) == (4, pytest.approx(2.6, rel=0.03))
+    assert samples["rum_inp_p75_seconds", "all"].value == pytest.approx(0.18, rel=0.03)
+    assert ("rum_ttfb_p75_seconds", "all") not in samples
+    async with app.state.sessionmaker() as session:
+        kept = await session.scalar(select(MetricsHistogram.requests).where(
+            MetricsHistogram.route_class == "rum:lcp"))
+    assert kept == 4
+    # The next interval starts from zero.
+    assert await web.flush(interval_start=start + 10)
+    async with app.state.sessionmaker() as session:
+        [staged] = await session.scalars(select(MetricsStaging.payload))
+    assert staged["rum"] == {}

@@ -163,6 +163,32 @@ async def test_warming_refreshes_a_hot_key_shortly_before_it_expires():
     assert await cache.get("posts:cold") is MISSING
 
 
+async def test_warming_one_namespace_refreshes_its_missing_hot_keys_only():
+    cache = Cache()
+    computed: list[str] = []
+
+    def computing(key: str):
+        async def compute():
+            computed.append(key)
+            return key
+        return compute
+
+    keys = ("feed:public:20:", "feed:public:20:abc", "user:7")
+    for _ in range(2):  # read twice: hot
+        for key in keys:
+            await cache.get_or_compute(key, computing(key), ttl=60, refresh=computing(key))
+    await cache.drop_namespace("feed", turn_seconds=1)
+    await cache.drop_namespace("user", turn_seconds=1)
+    computed.clear()
+    # Only the feed's, though the user's is as cold; without decay: still as hot for the job.
+    assert await cache.warm(namespace="feed", decay=False) == 2
+    assert sorted(computed) == ["feed:public:20:", "feed:public:20:abc"]
+    assert cache.get_local("feed:public:20:") == "feed:public:20:"
+    assert cache.get_local("user:7") is MISSING
+    assert await cache.warm(namespace="feed", decay=False) == 0  # fresh now: nothing due
+    assert await cache.warm(namespace="user", decay=False) == 1
+
+
 @pytest.mark.parametrize("call", [
     lambda cache: cache.get(""),
     lambda cache: cache.set("k" * 513, 1, ttl=60),

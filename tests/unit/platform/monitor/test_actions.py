@@ -2,6 +2,8 @@
 target; a lever that takes it but cannot act now still applies."""
 
 from lifeceo.errors import Conflict, NotFound, Unprocessable
+from lifeceo.platform.cache import Cache
+from lifeceo.platform.levers.warm import CacheWarm
 from lifeceo.platform.monitor import actions
 from lifeceo.platform.monitor.detectors import Detection
 from lifeceo.settings import Settings
@@ -64,6 +66,15 @@ def test_a_flag_is_rolled_back_only_for_an_error_burst_with_a_suspect_change():
     [rollback] = actions.applicable(CATALOGUE, suspected, board)
     assert (rollback.name, rollback.target(suspected), rollback.value(suspected)) == (
         "rollback_flag", "predictive-caching", "7")
+
+
+def test_a_cold_namespace_is_warmed_by_the_warm_lever():
+    cold = Detection("low_cache_hit_rate", "feed", "warning", "cold")
+    [warm] = actions.applicable(CATALOGUE, cold, Board(CacheWarm(cache=Cache())))
+    assert (warm.name, warm.lever, warm.risk, warm.target(cold), warm.value(cold)) == (
+        "warm_cache", "warm", "low", "feed", "on")
+    assert warm.verify_seconds == 180.0 and warm.max_per_hour == 6
+    assert names(cold, Board()) == []  # a job worker's board has no warm lever
 
 
 def test_a_setting_for_one_action_leaves_the_others_theirs():

@@ -19,8 +19,10 @@ from lifeceo.platform.observability.histogram import (
     percentiles,
 )
 from lifeceo.platform.observability.history_aggregate import QueueReading, aggregate, queue_points
+from lifeceo.platform.observability.history_series import SERIES, histogram_series
 from lifeceo.platform.observability.history_service import choose_resolution
 from lifeceo.platform.observability.outgoing import OutgoingCalls
+from lifeceo.platform.observability.rum import RumWindow, rum_delta
 from lifeceo.platform.observability.window import RequestWindow, delta, route_class
 from lifeceo.settings import Settings
 
@@ -194,6 +196,43 @@ def test_outgoing_calls_per_dependency_from_each_process_delta():
     assert values["outgoing_call_seconds", "varnish"].samples == 4
     assert values["outgoing_failure_ratio", "varnish"].value == 0.25
     assert values["outgoing_failure_ratio", "smtp"].value == 0.0
+
+
+def test_aggregate_reads_the_p75_of_every_process_s_beacons_and_keeps_their_histograms():
+    first, second = RumWindow(), RumWindow()
+    lcps = []
+    for i in range(200):
+        lcp = 500.0 + 20 * i  # 0.5 s to 4.5 s
+        lcps.append(lcp / 1000)
+        # The first process's beacons are the fast ones: a mean of two p75s would be wrong.
+        (first if i < 120 else second).observe(lcp_ms=lcp, inp_ms=40.0 if i % 2 else None)
+    second.observe(ttfb_ms=150.0)
+    before = first.totals()
+    first.observe(lcp_ms=100.0)
+    assert rum_delta(before, first.totals()) == {"lcp": {"beacons": 1, "hist": {
+        str(bucket_of(0.1)): 1}}}
+    points, histograms = aggregate([
+        {"http": {}, "rum": rum_delta({}, first.totals())},
+        {"http": {}, "rum": rum_delta({}, second.totals())},
+    ], interval_seconds=10)
+    values = {(p.name, p.label): p for p in points}
+    lcp = values["rum_lcp_p75_seconds", "all"]
+    lcps.append(0.1)
+    assert lcp.samples == 201
+    assert abs(lcp.value - exact(lcps, 0.75)) / exact(lcps, 0.75) < 0.03
+    assert values["rum_inp_p75_seconds", "all"].value == pytest.approx(0.040, rel=0.03)
+    assert values["rum_inp_p75_seconds", "all"].samples == 100
+    assert values["rum_ttfb_p75_seconds", "all"].samples == 1
+    # Kept beside the route classes' histograms, under keys no route class has, so that the
+    # rollups re-merge them into the p75 of the minute's beacons.
+    assert histograms["rum:lcp"][0] == 201 and sum(histograms["rum:lcp"][1].values()) == 201
+    assert set(histograms) == {"rum:lcp", "rum:inp", "rum:ttfb"}
+    assert histogram_series("rum:lcp") == [("all", {"rum_lcp_p75_seconds": 0.75})]
+    assert [label for label, _ in histogram_series("feed")] == ["feed", "all"]
+    assert SERIES["rum_lcp_p75_seconds"].kind == "percentile"
+    # No beacon, no point: a p75 of nothing is not 0.
+    points, histograms = aggregate([{"http": {}, "rum": {}}], interval_seconds=10)
+    assert not any(p.name.startswith("rum_") for p in points) and histograms == {}
 
 
 def test_an_idle_interval_has_a_zero_rate_and_no_ratio():
