@@ -189,7 +189,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.metrics_history = (HistorySampler.start(
             settings, engine, app.state.sessionmaker, cache_stats=app.state.cache.stats,
             paused=flag_switches.monitoring_paused,
-            dependencies=_redis_reachable(app.state.cache, app.state.rate_limiter))
+            dependencies=_redis_reachable(app.state.cache, app.state.rate_limiter),
+            cache_round_trip=app.state.cache.redis_round_trip)
             if settings.metrics_history_enabled else None)
         # Every process tries for the monitor's leader lock; the one holding it evaluates the
         # detectors over that history, and remediates through this process's levers.

@@ -391,9 +391,9 @@ class Settings(BaseSettings):
     monitor_dependency_slow_factor: float = Field(default=5.0, ge=1)
     monitor_dependency_slow_intervals: int = Field(default=2, ge=1)
     monitor_dependency_max_failure_ratio: float = Field(default=0.2, gt=0, le=1)
-    # The cache's Redis is slower than the database it spares when its reads take longer than
-    # the mean SQL statement and 5 ms (a GET on the LAN takes ~0.3 ms; below 5 ms no page
-    # waits on it) in those intervals: its breaker is then better open (open_breaker).
+    # The cache's Redis is slower than the database it spares when its round trip takes longer
+    # than the database's and 5 ms (a PING on the LAN takes ~0.3 ms; below 5 ms no page waits
+    # on it) in those intervals: its breaker is then better open (open_breaker).
     monitor_cache_slow_floor_ms: float = Field(default=5.0, gt=0)
     # A client is abusive when it makes a quarter of the rate-limited requests admitted in each
     # of the last 2 intervals, and 300 in the short window (5 a second): on a community site

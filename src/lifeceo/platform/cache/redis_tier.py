@@ -5,7 +5,6 @@ pass failures to the circuit breaker."""
 
 import asyncio
 import secrets
-import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -17,7 +16,6 @@ from redis.backoff import NoBackoff
 from redis.driver_info import DriverInfo
 
 from lifeceo.platform.observability import loop_lag
-from lifeceo.platform.observability.outgoing import OUTGOING
 
 # What a Redis call may raise (none of it ever reaches a request); re-exported for the L2 tier.
 from lifeceo.platform.pubsub.redis import REDIS_FAILURES  # noqa: F401
@@ -119,14 +117,7 @@ class RedisTier:
             async with self.client.pipeline(transaction=False) as pipe:
                 return await pipe.get(self._key(key)).pttl(self._key(key)).execute()
 
-        # Timed for the monitor: a Redis slower than the database it spares is worse than none.
-        started = time.perf_counter()
-        try:
-            raw, remaining_ms = await self._bounded(read())
-        except Exception:
-            OUTGOING.record("cache-redis", seconds=time.perf_counter() - started, failed=True)
-            raise
-        OUTGOING.record("cache-redis", seconds=time.perf_counter() - started, failed=False)
+        raw, remaining_ms = await self._bounded(read())
         if raw is None or remaining_ms <= 0:
             return None
         data, tags = open_envelope(raw)

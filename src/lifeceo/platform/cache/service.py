@@ -27,6 +27,7 @@ from lifeceo.platform.cache.singleflight import SingleFlight
 from lifeceo.platform.cache.stats import CacheStats, namespace_of
 from lifeceo.platform.cache.validation import MAX_TTL_SECONDS, checked_entry, checked_names
 from lifeceo.platform.cache.warming import WARM_AHEAD_FRACTION, Compute, HotKey, HotKeys
+from lifeceo.platform.observability import loop_lag
 from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -303,6 +304,19 @@ class Cache:
         if self._l2 is None or self._l2.breaker.held is not None:
             return None
         return self._l2.breaker.state is BreakerState.CLOSED
+
+    async def redis_round_trip(self) -> float | None:
+        """A PING of the cache's Redis, less the time the event loop was busy meanwhile, as the
+        metrics history measures the database's round trip each interval; None without Redis,
+        with its breaker not closed (nothing to measure), or when the PING fails."""
+        if self._l2 is None or self._l2.breaker.state is not BreakerState.CLOSED:
+            return None
+        started = time.monotonic()
+        try:
+            await self._l2.redis.ping()
+        except Exception:  # noqa: BLE001 - the breaker hears of failures on the request path
+            return None
+        return loop_lag.on_time_since(started)
 
     def hold_l2(self, state: BreakerState, *, until: float) -> None:
         """The breaker lever; nothing without L2."""

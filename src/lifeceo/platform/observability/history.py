@@ -18,7 +18,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import psutil
@@ -60,11 +60,13 @@ class HistorySampler:
                  rum: RumWindow | None = None,
                  clock: Callable[[], float] = time.time,
                  paused: Callable[[], bool] | None = None,
-                 dependencies: Callable[[], dict[str, bool]] | None = None) -> None:
+                 dependencies: Callable[[], dict[str, bool]] | None = None,
+                 cache_round_trip: Callable[[], Awaitable[float | None]] | None = None) -> None:
         """`paused`, asked every interval, stops sampling at runtime (the advanced-monitoring
         flag): nothing is staged or aggregated, and the leader lock is given up.
         `dependencies`, asked every interval, says which of this process's dependencies answer
-        (name -> up); one deliberately held off by a lever is left out."""
+        (name -> up); one deliberately held off by a lever is left out. `cache_round_trip`
+        measures a round trip of the cache's Redis every interval (None: none to measure)."""
         self.interval_seconds = settings.metrics_history_interval_seconds
         self._paused = paused
         self._raw_retention = timedelta(hours=settings.metrics_history_raw_retention_hours)
@@ -76,6 +78,7 @@ class HistorySampler:
         self._cache_stats = cache_stats
         self._clock = clock
         self._dependencies = dependencies
+        self._cache_round_trip = cache_round_trip
         self.lease = Lease(settings, lock_id=LEADER_LOCK_ID, name="metrics history",
                            application_name="lifeceo-metrics-leader",
                            ping_seconds=self.interval_seconds, lease_pings=LEASE_INTERVALS)
@@ -163,7 +166,8 @@ class HistorySampler:
 
     def payload(self, after: dict, cache_after: dict[str, tuple[int, int]],
                 statements_after: tuple[int, float, int], *, round_trip_seconds: float,
-                outgoing_after: dict[str, tuple[int, float, int]], rum_after: RumTotals) -> dict:
+                outgoing_after: dict[str, tuple[int, float, int]], rum_after: RumTotals,
+                cache_round_trip_seconds: float | None = None) -> dict:
         """This process's counts since the last successful flush, and its readings."""
         cache: dict[str, list[int]] = {}
         for namespace, (lookups, hits) in cache_after.items():
@@ -190,6 +194,7 @@ class HistorySampler:
                    "statement_seconds": seconds, "errors": errors},
             "dependencies": self._dependencies() if self._dependencies is not None else {},
             "outgoing": outgoing.delta(self._outgoing_before, outgoing_after),
+            "cache_round_trip_seconds": cache_round_trip_seconds,
             # Taken, not diffed: a failed flush loses one interval's reading of them.
             "clients": BUSIEST_CLIENTS.take(),
             "rum": rum_delta(self._rum_before, rum_after),
@@ -199,6 +204,8 @@ class HistorySampler:
         """Stage one row for the interval; on failure its counts go with the next one. The row
         carries a measured round trip: a pooled connection's checkout and a SELECT 1, less the
         time the event loop was busy meanwhile (that is this process's lag, not the database's)."""
+        # Before the database's connection is taken: a slow Redis must not hold one.
+        cache_trip = await self._cache_round_trip() if self._cache_round_trip else None
         after, cache_after = self._window.totals(), self._cache_totals()
         statements_after = STATEMENTS.snapshot()
         outgoing_after = outgoing.OUTGOING.snapshot()
@@ -209,7 +216,8 @@ class HistorySampler:
                 await session.execute(text("SELECT 1"))
                 payload = self.payload(after, cache_after, statements_after,
                                        round_trip_seconds=loop_lag.on_time_since(started),
-                                       outgoing_after=outgoing_after, rum_after=rum_after)
+                                       outgoing_after=outgoing_after, rum_after=rum_after,
+                                       cache_round_trip_seconds=cache_trip)
                 await repository.stage(session, interval_start=_utc(interval_start),
                                        process=self.process, payload=payload)
                 await session.commit()

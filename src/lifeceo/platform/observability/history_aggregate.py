@@ -169,15 +169,22 @@ def _process(payloads: list[dict], points: list[Point]) -> None:
 def _database(payloads: list[dict], points: list[Point]) -> None:
     trips = [p["db"]["round_trip_seconds"] for p in payloads
              if p.get("db") and p["db"].get("round_trip_seconds") is not None]
-    if trips:
-        points.append(Point("db_round_trip_seconds", "avg", sum(trips) / len(trips), len(trips)))
-        points.append(Point("db_round_trip_seconds", "max", max(trips), len(trips)))
+    _round_trips("db_round_trip_seconds", trips, points)
+    _round_trips("cache_round_trip_seconds", [
+        p["cache_round_trip_seconds"] for p in payloads
+        if p.get("cache_round_trip_seconds") is not None], points)
     statements = sum(p["db"]["statements"] for p in payloads if p.get("db"))
     if statements:
         seconds = sum(p["db"]["statement_seconds"] for p in payloads if p.get("db"))
         errors = sum(p["db"]["errors"] for p in payloads if p.get("db"))
         points.append(Point("db_statement_seconds", "avg", seconds / statements, statements))
         points.append(Point("db_error_ratio", ALL, errors / statements, statements))
+
+
+def _round_trips(name: str, trips: list[float], points: list[Point]) -> None:
+    if trips:
+        points.append(Point(name, "avg", sum(trips) / len(trips), len(trips)))
+        points.append(Point(name, "max", max(trips), len(trips)))
 
 
 def _dependencies(payloads: list[dict], points: list[Point]) -> None:

@@ -64,6 +64,9 @@ SERIES: dict[str, Series] = {series.name: series for series in (
     Series("db_round_trip_seconds", "gauge", "s", "stat",
            "A pooled connection's checkout and a SELECT 1, measured by each web process every "
            "interval: 'avg' over them and 'max' of one"),
+    Series("cache_round_trip_seconds", "gauge", "s", "stat",
+           "A PING of the cache's Redis, measured by each web process every interval while its "
+           "breaker is closed: 'avg' over them and 'max' of one"),
     Series("db_statement_seconds", "ratio", "s", "stat",
            "Mean time of the SQL statements of every web process ('avg')"),
     Series("db_error_ratio", "ratio", "1", "stat", "Share of SQL statements that failed ('all')"),

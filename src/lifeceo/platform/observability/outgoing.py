@@ -1,15 +1,14 @@
-"""This process's calls to the services it depends on over the network (the cache's Redis
-reads, Varnish purges, SMTP, webhooks): how many, how long, how many failed, per dependency.
-The metrics history diffs them every interval, as it does the SQL statements, so that the
-monitor sees a dependency that answers slowly (`slow_dependency`) from every web process's
-calls."""
+"""This process's calls to the services it depends on over the network (Varnish purges, SMTP,
+webhooks): how many, how long, how many failed, per dependency. The metrics history diffs them
+every interval, as it does the SQL statements, so that the monitor sees a dependency that
+answers slowly (`slow_dependency`) from every web process's calls."""
 
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 # The callers' names: the set is small and fixed, so each is a label of the history's series.
-DEPENDENCIES = ("cache-redis", "varnish", "smtp", "webhook")
+DEPENDENCIES = ("varnish", "smtp", "webhook")
 
 
 class OutgoingCalls:

@@ -164,13 +164,16 @@ def test_aggregate_carries_statements_round_trips_and_dependencies():
                 dependencies={"cache-redis": True, "ratelimit-redis": True}),
         payload(second, db={"round_trip_seconds": 0.003, "statements": 100,
                             "statement_seconds": 0.5, "errors": 4},
-                dependencies={"cache-redis": False}),
+                dependencies={"cache-redis": False}, cache_round_trip_seconds=0.0004),
     ], interval_seconds=10)
     values = {(p.name, p.label): p for p in points}
     assert values["n_plus_one_ratio", "admin"].value == 4 / 20
     assert values["sql_statements_per_request", "admin"].value == (4 * 40 + 16 * 2) / 20
     assert values["db_round_trip_seconds", "max"].value == 0.003
     assert values["db_round_trip_seconds", "avg"].value == pytest.approx(0.002)
+    # Only the process whose breaker was closed PINGed its Redis.
+    assert values["cache_round_trip_seconds", "max"].value == 0.0004
+    assert values["cache_round_trip_seconds", "avg"].samples == 1
     assert values["db_statement_seconds", "avg"].value == pytest.approx(0.8 / 400)
     assert values["db_statement_seconds", "avg"].samples == 400
     assert values["db_error_ratio", "all"].value == 4 / 400
