@@ -150,6 +150,22 @@ async def test_db_latency_delays_each_statement_of_the_route_class(started, sess
         assert min([await timed() for _ in range(3)]) < during - 0.25
 
 
+async def test_clearing_db_latency_under_delayed_statements_fails_none_of_them(
+        started, session):
+    """Statements parked in the delay while the fault is cleared finish, and so do injections
+    and clearings over and over: no 'deque mutated during iteration' 500s."""
+    application = await started()
+    async with client_for(application) as http:
+        admin = await admin_headers(http, session)
+        for _ in range(3):
+            await inject(http, admin, "db_latency", 200, target="admin")
+            parked = [asyncio.create_task(http.get(PROBE, headers=admin)) for _ in range(5)]
+            await asyncio.sleep(0.1)
+            assert (await http.delete(f"{CHAOS}/db_latency", headers=admin)).status_code == 200
+            assert [response.status_code for response in await asyncio.gather(*parked)] == [
+                200] * 5
+
+
 async def test_n_plus_one_repeats_the_probe_s_select(started, session):
     application = await started()
     async with client_for(application) as http:
