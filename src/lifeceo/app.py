@@ -197,7 +197,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # detectors over that history, and remediates through this process's levers.
         app.state.monitor = (Monitor.start(settings, engine, app.state.sessionmaker,
                                            paused=flag_switches.monitoring_paused,
-                                           levers=app.state.levers)
+                                           levers=app.state.levers,
+                                           profiles=app.state.profiles)
                              if settings.monitor_enabled else None)
         app.state.startup_seconds = round(time.monotonic() - started, 3)
         try:

@@ -17,6 +17,7 @@ from lifeceo.platform.monitor.notify import Notice
 from lifeceo.platform.monitor.remediation import Action
 from lifeceo.platform.monitor.signals import Signals
 from lifeceo.platform.observability import metrics
+from lifeceo.platform.observability.profiles_report import ProfileReport
 from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -94,8 +95,10 @@ def detect(detectors: list[Detector], signals: Signals,
 async def evaluate(*, settings: Settings, detectors: list[Detector], engine: AsyncEngine,
                    sessionmaker: async_sessionmaker[AsyncSession], now: datetime, leader: str,
                    failing: set[str], actions: list[Action] | None = None,
-                   levers: Levers | None = None) -> Outcome:
-    """Without `levers` (a monitor the app gave no board) nothing is remediated."""
+                   levers: Levers | None = None, profiles: ProfileReport | None = None
+                   ) -> Outcome:
+    """Without `levers` (a monitor the app gave no board) nothing is remediated; without
+    `profiles` an incident's evidence names no repeated statements."""
     started = time.perf_counter()
     async with sessionmaker() as session:
         series = {name: await repository.points(session, name=name, since=now - window,
@@ -109,6 +112,8 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
     outcome = Outcome(at=now, detections=detections, states=states,
                       read_seconds=read - started, detect_seconds=detected - read)
     by_name = {detector.name: detector for detector in detectors}
+    repeated = await gather_repeated(detections, by_name, settings=settings, now=now,
+                                     profiles=profiles)
     notices: list[Notice] = []
     async with sessionmaker() as session, session.begin():
         await judge_predictions(session, now=now)
@@ -122,7 +127,8 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
         for detection in decided.opened:
             incident_id = await open_incident(session, detection, settings=settings,
                                               engine=engine, now=now,
-                                              window=by_name[detection.detector].window)
+                                              window=by_name[detection.detector].window,
+                                              repeated=repeated)
             if incident_id is not None:
                 outcome.opened.append(incident_id)
                 notices.append(Notice(incident_id, notify.OPENED))
@@ -174,12 +180,27 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
     return outcome
 
 
+async def gather_repeated(detections: list[Detection], by_name: dict[str, Detector], *,
+                          settings: Settings, now: datetime, profiles: ProfileReport | None
+                          ) -> evidence.RepeatedStatements | None:
+    """Every process's repeated statements over the longest window of the detections made of
+    SQL; once per evaluation and before its transaction, which the wait for the other
+    processes' answers would otherwise hold open."""
+    about_sql = [by_name[detection.detector].window for detection in detections
+                 if detection.detector in evidence.ABOUT_STATEMENTS]
+    if not about_sql or not settings.monitor_evidence_max_statements:
+        return None
+    return await evidence.repeated_statements(
+        profiles, since=now - max(about_sql), limit=settings.monitor_evidence_max_statements)
+
+
 async def open_incident(session: AsyncSession, detection: Detection, *, settings: Settings,
-                        engine: AsyncEngine, now: datetime, window: timedelta) -> int | None:
+                        engine: AsyncEngine, now: datetime, window: timedelta,
+                        repeated: evidence.RepeatedStatements | None = None) -> int | None:
     snapshot = await evidence.snapshot(
         detection, session=session, engine=engine, now=now, window=window,
         max_log_records=settings.monitor_evidence_max_log_records,
-        max_statements=settings.monitor_evidence_max_statements)
+        max_statements=settings.monitor_evidence_max_statements, repeated=repeated)
     incident_id = await repository.open_incident(
         session, fingerprint=detection.fingerprint, detector=detection.detector,
         label=detection.label, state=OPEN, severity=detection.severity,

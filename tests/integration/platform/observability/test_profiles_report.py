@@ -1,12 +1,13 @@
 """Every process's request profiles through the real applications: two applications on the test
 database (over NOTIFY, and over Redis) are two processes' samples; a profile kept by one is
-listed and found through the other, and a silent process or a dead hub leaves the answering
-one's."""
+listed and found through the other, a silent process or a dead hub leaves the answering one's,
+and the monitor's evidence names the other's repeated statements."""
 
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -16,6 +17,8 @@ from tests import factories
 
 from lifeceo.app import create_app
 from lifeceo.community.users.models import User
+from lifeceo.platform.monitor import evidence
+from lifeceo.platform.monitor.detectors import Detection
 from lifeceo.settings import Settings
 
 PROFILES = "/api/v1/admin/profiles"
@@ -180,3 +183,31 @@ async def test_bad_parameters_are_problems(client, session):
         answer = await client.get(f"{PROFILES}/{path}", params=params, headers=admin)
         assert answer.status_code == 422, (path, answer.text)
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_incident_s_evidence_names_every_process_s_repeated_statements(
+        started, session):
+    leader, other = await started(), await started()
+    async with client_for(other) as there:
+        assert (await there.get("/api/v1/test/sleepy/10",
+                                headers={"X-Request-ID": "n-plus-one-b"})).status_code == 200
+    now = datetime.now(UTC)
+    repeated = await evidence.repeated_statements(leader.state.profiles,
+                                                  since=now - timedelta(minutes=5), limit=5)
+    assert repeated.processes >= 2
+    snapshot = await evidence.snapshot(
+        Detection("n_plus_one", "sleepy", "warning", "repeated statements"), session=session,
+        engine=leader.state.engine, now=now, window=timedelta(minutes=5), max_log_records=0,
+        max_statements=5, repeated=repeated)
+    [request] = [found for found in snapshot["repeated_statements"]
+                 if found["request_id"] == "n-plus-one-b"]
+    assert request["process"] == other.state.profiles.process
+    assert request["statements"][0]["fingerprint"] == "SELECT pg_sleep(?)"
+    assert request["statements"][0]["count"] == 10
+    assert snapshot["repeated_statements_processes"] == repeated.processes
+    # A shorter window than the one gathered leaves out what started before it.
+    later = await evidence.snapshot(
+        Detection("n_plus_one", "sleepy", "warning", "repeated statements"), session=session,
+        engine=leader.state.engine, now=now + timedelta(minutes=10), window=timedelta(minutes=5),
+        max_log_records=0, max_statements=5, repeated=repeated)
+    assert later["repeated_statements"] == []
