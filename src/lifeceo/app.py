@@ -68,6 +68,7 @@ from lifeceo.platform.observability.history_endpoints import router as metrics_h
 from lifeceo.platform.observability.logging import configure_logging
 from lifeceo.platform.observability.logs_shipper import LogShipper
 from lifeceo.platform.observability.profiles_endpoints import router as profiles_router
+from lifeceo.platform.observability.profiles_report import ProfileReport
 from lifeceo.platform.observability.recent_endpoints import router as recent_logs_router
 from lifeceo.platform.observability.statements_endpoints import router as statements_router
 from lifeceo.platform.observability.tracing import (
@@ -167,6 +168,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CacheWarm(cache=app.state.cache),
         ], role="web", max_seconds=settings.levers_max_seconds)
         await app.state.levers.start()
+        # Every process's request profiles: each answers the others' questions from its sample.
+        app.state.profiles = ProfileReport(app.state.live, app.state.profile_store,
+                                           wait_seconds=settings.profiles_report_wait_ms / 1000)
+        await app.state.profiles.start()
         # Fault injection, only where it is armed (LIFECEO_CHAOS_ENABLED): its own board.
         app.state.chaos = await chaos.start(app)
         # Flags are evaluated from this process's snapshot, reloaded when any process announces
@@ -196,7 +201,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # detectors over that history, and remediates through this process's levers.
         app.state.monitor = (Monitor.start(settings, engine, app.state.sessionmaker,
                                            paused=flag_switches.monitoring_paused,
-                                           levers=app.state.levers)
+                                           levers=app.state.levers,
+                                           profiles=app.state.profiles)
                              if settings.monitor_enabled else None)
         app.state.startup_seconds = round(time.monotonic() - started, 3)
         try:
@@ -216,6 +222,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await metrics_app.stop(app)
             await chaos.stop(app.state.chaos)
             await app.state.levers.close()
+            await app.state.profiles.close()
             # Ends the open streams; before the engine, which its publisher uses.
             await app.state.live.close()
             # Before the engine: its invalidation listener and publisher use the database.
@@ -282,7 +289,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_reporting(app)
     app.add_middleware(RequestContextMiddleware)
     # Outside the request context and the error reporting: it reads the request id and sees
-    # the status the client got.
+    # the status the client got. Its store is app.state.profile_store.
     profiles.install(app, settings)
     # Last: the outermost middleware, so request durations include every other one.
     metrics_app.install(app, settings)

@@ -282,6 +282,11 @@ class Settings(BaseSettings):
     # The monitor looks every 30 s over windows of a few minutes; 10 minutes also leaves an
     # operator time to look at what it saw.
     profile_retention_minutes: int = Field(default=10, ge=1)
+    # GET /admin/profiles (scope=all) and the monitor's evidence wait this long for every
+    # process's sample, as the levers' report does: NOTIFY and Redis pub/sub answer in a few ms
+    # on a LAN, and a full page (1,000 summaries) is a handful of messages, so a process silent
+    # for 300 ms is busy or gone.
+    profiles_report_wait_ms: int = Field(default=300, ge=10, le=5000)
 
     # Metrics history (lifeceo.platform.observability.history): every interval each web process
     # stages its counts and one leader writes the key series. 10 s shows a burst to the

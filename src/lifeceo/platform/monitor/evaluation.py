@@ -27,6 +27,7 @@ from lifeceo.platform.monitor.signals import LOGGED_ERRORS, Point, Signals
 from lifeceo.platform.monitor.statement_detectors import ACTIVITY, DATABASE_INPUTS, STATEMENTS
 from lifeceo.platform.monitor.statement_readings import DatabaseReadings
 from lifeceo.platform.observability import error_groups, logs_repository, metrics
+from lifeceo.platform.observability.profiles_report import ProfileReport
 from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -126,9 +127,11 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
                    sessionmaker: async_sessionmaker[AsyncSession], now: datetime, leader: str,
                    failing: set[str], actions: list[Action] | None = None,
                    levers: Levers | None = None,
-                   readings: DatabaseReadings | None = None) -> Outcome:
+                   readings: DatabaseReadings | None = None,
+                   profiles: ProfileReport | None = None) -> Outcome:
     """Without `levers` (a monitor the app gave no board) nothing is remediated; without
-    `readings` (the leader's previous pg_stat_statements reading) no statement is slow yet."""
+    `readings` (the leader's previous pg_stat_statements reading) no statement is slow yet;
+    without `profiles` an incident's evidence names no repeated statements."""
     started = time.perf_counter()
     async with sessionmaker() as session:
         series = {name: await read_series(session, name, since=now - window, until=now,
@@ -148,6 +151,8 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
     outcome = Outcome(at=now, detections=detections, states=states,
                       read_seconds=read - started, detect_seconds=detected - read)
     by_name = {detector.name: detector for detector in detectors}
+    repeated = await gather_repeated(detections, by_name, settings=settings, now=now,
+                                     profiles=profiles)
     notices: list[Notice] = []
     async with sessionmaker() as session, session.begin():
         await judge_predictions(session, now=now)
@@ -161,7 +166,8 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
         for detection in decided.opened:
             incident_id = await open_incident(session, detection, settings=settings,
                                               engine=engine, now=now,
-                                              window=by_name[detection.detector].window)
+                                              window=by_name[detection.detector].window,
+                                              repeated=repeated)
             if incident_id is not None:
                 outcome.opened.append(incident_id)
                 notices.append(Notice(incident_id, notify.OPENED))
@@ -213,8 +219,23 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
     return outcome
 
 
+async def gather_repeated(detections: list[Detection], by_name: dict[str, Detector], *,
+                          settings: Settings, now: datetime, profiles: ProfileReport | None
+                          ) -> evidence.RepeatedStatements | None:
+    """Every process's repeated statements over the longest window of the detections made of
+    SQL; once per evaluation and before its transaction, which the wait for the other
+    processes' answers would otherwise hold open."""
+    about_sql = [by_name[detection.detector].window for detection in detections
+                 if detection.detector in evidence.ABOUT_STATEMENTS]
+    if not about_sql or not settings.monitor_evidence_max_statements:
+        return None
+    return await evidence.repeated_statements(
+        profiles, since=now - max(about_sql), limit=settings.monitor_evidence_max_statements)
+
+
 async def open_incident(session: AsyncSession, detection: Detection, *, settings: Settings,
-                        engine: AsyncEngine, now: datetime, window: timedelta) -> int | None:
+                        engine: AsyncEngine, now: datetime, window: timedelta,
+                        repeated: evidence.RepeatedStatements | None = None) -> int | None:
     # Errors that a flag change can cause name the last change before them from the start.
     detection = await flag_rollback.with_suspect(
         session, detection, opened_at=now,
@@ -222,7 +243,7 @@ async def open_incident(session: AsyncSession, detection: Detection, *, settings
     snapshot = await evidence.snapshot(
         detection, session=session, engine=engine, now=now, window=window,
         max_log_records=settings.monitor_evidence_max_log_records,
-        max_statements=settings.monitor_evidence_max_statements)
+        max_statements=settings.monitor_evidence_max_statements, repeated=repeated)
     incident_id = await repository.open_incident(
         session, fingerprint=detection.fingerprint, detector=detection.detector,
         label=detection.label, state=OPEN, severity=detection.severity,

@@ -23,6 +23,7 @@ from lifeceo.platform.monitor.evaluation import Outcome, evaluate
 from lifeceo.platform.monitor.own_levers import monitor_levers
 from lifeceo.platform.monitor.statement_readings import DatabaseReadings
 from lifeceo.platform.observability import metrics
+from lifeceo.platform.observability.profiles_report import ProfileReport
 from lifeceo.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -39,10 +40,11 @@ class Monitor:
                  detectors: list[Detector] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  paused: Callable[[], bool] | None = None,
-                 levers: Levers | None = None) -> None:
+                 levers: Levers | None = None, profiles: ProfileReport | None = None) -> None:
         """`paused`, asked every interval (the advanced-monitoring flag), stops evaluating and
         gives up the leader lock; `clock` is what an evaluation calls now; `levers`, the
-        process's lever board, is what remediation pulls (none: the monitor only watches)."""
+        process's lever board, is what remediation pulls (none: the monitor only watches);
+        `profiles`, where an incident's evidence finds every process's repeated statements."""
         self.settings = settings
         self.interval_seconds = settings.monitor_interval_seconds
         self.detectors = detectors if detectors is not None else detector_set.from_settings(
@@ -50,6 +52,7 @@ class Monitor:
         self.actions = action_set.catalogue(settings)
         # The flag rollback and the statement levers are the monitor's own, beside the board's.
         self.levers = levers if levers is None else monitor_levers(levers, engine, sessionmaker)
+        self.profiles = profiles
         self._engine = engine
         self._sessionmaker = sessionmaker
         self._clock = clock
@@ -119,7 +122,8 @@ class Monitor:
                                      engine=self._engine, sessionmaker=self._sessionmaker,
                                      now=self._clock(), leader=self.process,
                                      failing=self._failing, actions=self.actions,
-                                     levers=self.levers, readings=self.readings)
+                                     levers=self.levers, readings=self.readings,
+                                     profiles=self.profiles)
         except Exception as exc:  # noqa: BLE001 - the database is down: retried next interval
             metrics.monitor_evaluations.labels("failed").inc()
             if "evaluate" not in self._failing:

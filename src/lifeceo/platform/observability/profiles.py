@@ -1,6 +1,6 @@
 """Request profiles: each request's SQL statements, counted and timed, and a bounded sample of
-them in each process (the slowest of each route class each minute, and every slow request), for
-GET /admin/profiles and the performance monitor.
+them in each application (the slowest of each route class each minute, and every slow request),
+for GET /admin/profiles and the performance monitor (profiles_report asks every process's).
 
 The hot path does no fingerprinting: a request's statements are counted under their raw text,
 which SQLAlchemy compiles once and reuses, and are grouped by fingerprint only when a kept
@@ -257,7 +257,6 @@ def _matching(profiles: list[RequestProfile], *, since: datetime | None, route: 
     return found[:limit]
 
 
-PROFILES = ProfileStore()
 # The profile of the request this code runs for; None in jobs, the lifespan's tasks, and once
 # the response is sent (background tasks, tasks the request started).
 _current: ContextVar[RequestProfile | None] = ContextVar("lifeceo_profile", default=None)
@@ -277,8 +276,9 @@ class ProfileMiddleware:
     Every request's statement count, and whether it repeated one, go to the request window: the
     metrics history carries them from every process to the monitor's n_plus_one detector."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, store: ProfileStore) -> None:
         self.app = app
+        self.store = store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -309,18 +309,22 @@ class ProfileMiddleware:
             profile.request_id = scope.get("state", {}).get("request_id")
             observe_statements(profile.route, profile.statement_count,
                                repeated=repeats_statements(profile))
-            if PROFILES.keep(profile):
+            if self.store.keep(profile):
                 # Still inside the request's server span (tracing wraps every middleware).
                 profile.trace_id = trace_ids().get("trace_id")
 
 
-def install(app: Any, settings: Settings) -> None:
-    """Add right outside the request context middleware; nothing at all when profiles are off."""
-    if not settings.profiles_enabled:
-        return
-    PROFILES.configure(slow_request_ms=settings.profile_slow_request_ms,
-                       keep_per_route_minute=settings.profile_keep_per_route_minute,
-                       max_requests=settings.profile_max_requests,
-                       slow_max_requests=settings.profile_slow_max_requests,
-                       retention_minutes=settings.profile_retention_minutes)
-    app.add_middleware(ProfileMiddleware)
+def install(app: Any, settings: Settings) -> ProfileStore:
+    """The application's store (`app.state.profile_store`), and the middleware that fills it
+    added right outside the request context middleware; no middleware when profiles are off.
+    One store per application, not per module: two applications in one process (the tests')
+    are two processes' samples, as they are two lever boards."""
+    store = ProfileStore(slow_request_ms=settings.profile_slow_request_ms,
+                         keep_per_route_minute=settings.profile_keep_per_route_minute,
+                         max_requests=settings.profile_max_requests,
+                         slow_max_requests=settings.profile_slow_max_requests,
+                         retention_minutes=settings.profile_retention_minutes)
+    app.state.profile_store = store
+    if settings.profiles_enabled:
+        app.add_middleware(ProfileMiddleware, store=store)
+    return store

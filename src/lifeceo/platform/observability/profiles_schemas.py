@@ -1,8 +1,9 @@
 """The shapes of GET /admin/profiles."""
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lifeceo.platform.observability.profiles import (
     FingerprintStats,
@@ -25,7 +26,12 @@ class Statement(BaseModel):
                    max_ms=stats.max_ms)
 
 
+ProfileScope = Literal["all", "process"]
+
+
 class ProfileSummary(BaseModel):
+    # host:pid of the process whose sample holds it, as the levers name processes.
+    process: str
     request_id: str | None
     trace_id: str | None
     method: str
@@ -39,8 +45,8 @@ class ProfileSummary(BaseModel):
     top_statement: Statement | None
 
     @classmethod
-    def of(cls, profile: RequestProfile) -> "ProfileSummary":
-        return cls(**_common(profile))
+    def of(cls, profile: RequestProfile, *, process: str) -> "ProfileSummary":
+        return cls(**_common(profile), process=process)
 
 
 class ProfileDetail(ProfileSummary):
@@ -54,17 +60,32 @@ class ProfileDetail(ProfileSummary):
     pid: int
 
     @classmethod
-    def of_process(cls, profile: RequestProfile, *, pid: int) -> "ProfileDetail":
-        return cls(**_common(profile),
+    def of_process(cls, profile: RequestProfile, *, process: str, pid: int) -> "ProfileDetail":
+        return cls(**_common(profile), process=process,
                    statements=[Statement.of(stats) for stats in profile.by_fingerprint()],
                    repeated=[Statement.of(stats) for stats in repeated_fingerprints(profile)],
                    dropped_statements=profile.dropped_statements, pid=pid)
 
 
-class ProfilesPage(BaseModel):
-    """From the sample of the process that answered (`pid`): each worker keeps its own."""
+class ProcessSample(BaseModel):
+    """One process's sample: how many profiles it holds, of at most `capacity`."""
 
+    process: str
+    capacity: int
+    held: int
+    # It had more matching profiles than fitted in its answer, which kept the first ones.
+    truncated: bool = False
+
+
+class ProfilesPage(BaseModel):
+    """`scope=all`: the processes that answered within the wait (this one first), their
+    profiles merged in the order asked; `scope=process`: the answering process's alone.
+    `pid`, `capacity` and `held` are the answering process's."""
+
+    scope: ProfileScope
     items: list[ProfileSummary]
+    processes: list[ProcessSample]
+    answered: int = Field(description="Processes whose sample is in the page, this one included")
     pid: int
     capacity: int
     held: int

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lifeceo.platform.pubsub.exit_signal import ExitSignal
 from lifeceo.platform.pubsub.postgres import MAX_NOTIFY_BYTES, NOTIFY, PostgresListener
 from lifeceo.platform.pubsub.redis import RedisListener
-from lifeceo.platform.pubsub.subscription import LiveMessage, Subscription
+from lifeceo.platform.pubsub.subscription import BUFFER_MESSAGES, LiveMessage, Subscription
 from lifeceo.settings import Settings
 
 POSTGRES_CHANNEL = "lifeceo_live"
@@ -124,9 +124,11 @@ class LiveHub:
             await self._redis.aclose()
 
     @contextmanager
-    def subscribe(self, topic: str) -> Iterator[Subscription]:
-        """This process's share of `topic`, for as long as the block runs."""
-        subscription = Subscription(topic)
+    def subscribe(self, topic: str, *, buffer_messages: int = BUFFER_MESSAGES
+                  ) -> Iterator[Subscription]:
+        """This process's share of `topic`, for as long as the block runs; `buffer_messages`
+        for a subscriber that expects bursts (many processes' answers at once)."""
+        subscription = Subscription(topic, buffer_messages=buffer_messages)
         self._topics.setdefault(topic, set()).add(subscription)
         try:
             yield subscription
