@@ -3,8 +3,10 @@
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
+from tests import factories
 
+from lifeceo.community.users.models import User
 from lifeceo.platform.queue import JobContext
 from lifeceo.platform.queue.context import bind
 
@@ -25,3 +27,12 @@ async def queued(app) -> AsyncIterator[JobContext]:
         yield context
     finally:
         bind(app.state.jobs)
+
+
+@pytest.fixture
+async def admin(client, session) -> dict[str, str]:
+    """The headers of an administrator, signed up through the API."""
+    headers = await factories.user(client, "boss")
+    await session.execute(update(User).where(User.username == "boss").values(is_admin=True))
+    await session.commit()
+    return headers

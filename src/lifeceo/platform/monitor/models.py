@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from lifeceo.platform.db.base import Base, IdMixin
 from lifeceo.platform.observability.history_series import LABEL_CHARS
 
+# The partial unique index's predicate: one unresolved incident per fingerprint.
+UNRESOLVED = text("state <> 'resolved'")
 # detector:label (detectors.Detection.fingerprint).
 FINGERPRINT_CHARS = 200
 DETECTOR_CHARS = 64
@@ -32,7 +34,7 @@ class MonitorIncident(IdMixin, Base):
     __table_args__ = (
         # At most one unresolved incident per fingerprint, even with two leaders for a moment.
         Index("uq_monitor_incidents_fingerprint_unresolved", "fingerprint", unique=True,
-              postgresql_where=text("state <> 'resolved'")),
+              postgresql_where=UNRESOLVED),
         # Newest first, keyset pages on (opened_at, id), the state's counts and filter.
         Index("ix_monitor_incidents_opened_at_id", "opened_at", "id"),
         Index("ix_monitor_incidents_state", "state"),

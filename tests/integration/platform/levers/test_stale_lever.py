@@ -5,22 +5,11 @@ resources are unchanged; expiry, undo and 403 for members."""
 import asyncio
 
 import pytest
-from sqlalchemy import update
 from tests import factories
 from tests.statements import statements
 
-from lifeceo.community.users.models import User
-
 LEVERS = "/api/v1/admin/levers"
 PUBLIC_FEED = "/api/v1/feed/public"
-
-
-@pytest.fixture
-async def admin(client, session) -> dict[str, str]:
-    headers = await factories.user(client, "boss")
-    await session.execute(update(User).where(User.username == "boss").values(is_admin=True))
-    await session.commit()
-    return headers
 
 
 @pytest.fixture

@@ -3,26 +3,16 @@ missing is recomputed at once in the process that serves them, and the next read
 query for it; bad targets are refused, and its undo releases nothing."""
 
 import pytest
-from sqlalchemy import update
 from tests import factories
 from tests.statements import statements
 from tests.waiting import eventually
 
 from lifeceo.community.feed.cache_keys import public_key
-from lifeceo.community.users.models import User
 from lifeceo.platform.cache import MISSING
 from lifeceo.platform.http.pagination import PageParams
 
 LEVERS = "/api/v1/admin/levers"
 PUBLIC_FEED = "/api/v1/feed/public"
-
-
-@pytest.fixture
-async def admin(client, session) -> dict[str, str]:
-    headers = await factories.user(client, "boss")
-    await session.execute(update(User).where(User.username == "boss").values(is_admin=True))
-    await session.commit()
-    return headers
 
 
 @pytest.fixture

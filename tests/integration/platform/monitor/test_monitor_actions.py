@@ -16,7 +16,6 @@ from tests.integration.platform.monitor.test_monitor_api import (
     MIB,
     MONITOR,
     Clock,
-    admin,  # noqa: F401  (a fixture)
     interval_now,
     run_cli,
     write_points,

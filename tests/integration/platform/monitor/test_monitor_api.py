@@ -12,13 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import structlog
-from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from tests import factories
 from typer.testing import CliRunner
 
 from lifeceo import cli
-from lifeceo.community.users.models import User
 from lifeceo.platform.monitor.leader import Monitor
 from lifeceo.platform.observability.history_models import MetricsSample
 from lifeceo.platform.observability.logs_models import LogRecordRow
@@ -48,14 +46,6 @@ async def write_points(app, name: str, label: str, points: list[tuple[datetime, 
         await session.execute(insert(MetricsSample).values([
             {"name": name, "label": label, "ts": ts, "value": value, "samples": samples}
             for ts, value, samples in points]))
-
-
-@pytest.fixture
-async def admin(client, session) -> dict[str, str]:
-    headers = await factories.user(client, "boss")
-    await session.execute(update(User).where(User.username == "boss").values(is_admin=True))
-    await session.commit()
-    return headers
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from tests.integration.platform.flags.flipping import flip
 from tests.integration.platform.monitor.test_monitor_actions import incident, monitors  # noqa: F401
 from tests.integration.platform.monitor.test_monitor_api import (
     Clock,
-    admin,  # noqa: F401  (a fixture)
 )
 from tests.integration.platform.monitor.test_monitor_flag_rollback import (  # noqa: F401
     FLAG,

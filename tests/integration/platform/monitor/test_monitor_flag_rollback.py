@@ -12,7 +12,6 @@ from tests.integration.platform.monitor.test_monitor_actions import incident, mo
 from tests.integration.platform.monitor.test_monitor_api import (
     MONITOR,
     Clock,
-    admin,  # noqa: F401  (a fixture)
     interval_now,
     write_points,
 )

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from lifeceo.platform.monitor import repository
 from lifeceo.platform.monitor.models import (
     MonitorAction,
     MonitorIncident,
@@ -58,3 +59,20 @@ async def test_old_resolved_incidents_and_settled_actions_are_deleted(app, sessi
         select(MonitorAction))) == sorted([(kept, False), (lasting, True)])
     assert expired not in set(await session.scalars(select(MonitorAction.incident_id)))
     assert await session.scalar(select(func.count()).select_from(MonitorAction)) == 2
+
+
+async def test_incidents_open_on_one_connection_past_the_prepared_statement_threshold(app):
+    """psycopg prepares a statement on its 5th execution; the ON CONFLICT of the 6th and later
+    must still find the partial unique index (its predicate is a literal, not a parameter)."""
+    now = datetime.now(UTC)
+    async with app.state.sessionmaker() as session, session.begin():
+        opened = [await repository.open_incident(
+            session, fingerprint=f"test:prepared-{n}", detector="test", label=f"prepared-{n}",
+            state="open", severity="warning", summary="s", evidence={}, opened_at=now,
+            last_detected_at=now, detections=1) for n in range(12)]
+        again = await repository.open_incident(
+            session, fingerprint="test:prepared-3", detector="test", label="prepared-3",
+            state="open", severity="warning", summary="s", evidence={}, opened_at=now,
+            last_detected_at=now, detections=1)
+    assert None not in opened and len(set(opened)) == 12
+    assert again is None

@@ -4,24 +4,13 @@ the table read follows the range and the step."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
 from tests.factories import user
 
-from lifeceo.community.users.models import User
 from lifeceo.platform.observability import history_repository as repository
 from lifeceo.platform.observability.history_aggregate import Point
 
 SERIES = "/api/v1/admin/metrics/series"
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
-
-
-@pytest.fixture
-async def admin(client, session) -> dict[str, str]:
-    headers = await user(client, "metrics_admin")
-    await session.execute(update(User).where(User.username == "metrics_admin")
-                          .values(is_admin=True))
-    await session.commit()
-    return headers
 
 
 @pytest.fixture

@@ -3,22 +3,13 @@ the readiness check."""
 
 import pytest
 from queue_helpers import RUNS, job_rows, wait_for
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from tests.factories import user
 
-from lifeceo.community.users.models import User
 from lifeceo.platform.queue import enqueue, queue_check
 from lifeceo.platform.queue.models import JobFailure
 
 JOBS = "/api/v1/admin/jobs"
-
-
-@pytest.fixture
-async def admin(client, session) -> dict[str, str]:
-    headers = await user(client, "queue_admin")
-    await session.execute(update(User).where(User.username == "queue_admin").values(is_admin=True))
-    await session.commit()
-    return headers
 
 
 async def _enqueue(context, name: str, **kwargs) -> int:
