@@ -353,12 +353,30 @@ class Settings(BaseSettings):
     monitor_min_requests_per_interval: int = Field(default=5, ge=1)
     # An error ratio over fewer requests than this is noise: one error in 50 is already 2 %.
     monitor_min_requests_per_window: int = Field(default=200, ge=1)
-    # Cache hit ratio: judged against the previous hour, with at least 500 lookups in the window
-    # (no alarm without traffic) and a drop of at least 20 points, whatever the baseline's spread.
+    # Cache hit ratio: judged against its baseline (the same hour of previous days, or the
+    # previous hour: below), with at least 500 lookups in the window (no alarm without traffic)
+    # and a drop of at least 20 points, whatever the baseline's spread.
     monitor_baseline_seconds: float = Field(default=3600.0, gt=0)
     monitor_min_baseline_points: int = Field(default=30, ge=3)
     monitor_min_cache_lookups: int = Field(default=500, ge=1)
     monitor_cache_hit_min_drop: float = Field(default=0.2, ge=0, le=1)
+    # Baselines learn the same hour of day on the previous days instead of the previous hour
+    # (a peak every morning at 9 is 9 o'clock's normal): the 1-minute rollups within 30 min
+    # either side of now's time of day, 60 a day, over the last 7 days (420 rows a label; the
+    # rollups keep 30 days), once 3 of those days have at least 30 points there (half their
+    # minutes). Three, because the median of three ignores one odd day (yesterday's incident at
+    # this hour); with two it is their mean. Fewer days: the previous hour, as before.
+    monitor_seasonal_days: int = Field(default=7, ge=1, le=30)
+    monitor_seasonal_half_window_seconds: float = Field(default=1800.0, gt=0, le=43200)
+    monitor_seasonal_min_days: int = Field(default=3, ge=1)
+    monitor_seasonal_min_points_per_day: int = Field(default=30, ge=1)
+    # slow_api_response's anomaly band, besides the SLO's burn rate: a route class's p95 above
+    # twice its own normal and its robust band, and above 50 ms (a quarter of the 200 ms SLO: a
+    # 3 ms route turning 9 ms is no incident), in each of the last 3 intervals with enough
+    # requests (30 s: one slow batch or GC pause is one interval), is a warning under the SLO.
+    monitor_latency_band_factor: float = Field(default=2.0, ge=1)
+    monitor_latency_band_floor_ms: float = Field(default=50.0, ge=0)
+    monitor_latency_band_intervals: int = Field(default=3, ge=1)
     # A queue is backlogged once its oldest due job waited 2 minutes (e-mail is expected within
     # a minute) and it would not be empty within 10 at its present rate.
     monitor_queue_max_age_seconds: float = Field(default=120.0, gt=0)
@@ -396,9 +414,9 @@ class Settings(BaseSettings):
     monitor_dependency_slow_factor: float = Field(default=5.0, ge=1)
     monitor_dependency_slow_intervals: int = Field(default=2, ge=1)
     monitor_dependency_max_failure_ratio: float = Field(default=0.2, gt=0, le=1)
-    # The cache's Redis is slower than the database it spares when its round trip takes longer
-    # than the database's and 5 ms (a PING on the LAN takes ~0.3 ms; below 5 ms no page waits
-    # on it) in those intervals: its breaker is then better open (open_breaker).
+    # The cache's Redis is slower than the database it spares when its median round trip over
+    # the short window is twice the database's and above 5 ms (a PING on the LAN takes ~0.3 ms;
+    # below 5 ms no page waits on it): its breaker is then better open (open_breaker).
     monitor_cache_slow_floor_ms: float = Field(default=5.0, gt=0)
     # A client is abusive when it makes a quarter of the rate-limited requests admitted in each
     # of the last 2 intervals, and 300 in the short window (5 a second): on a community site

@@ -7,12 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from lifeceo.platform.monitor import baseline, changepoint
+from lifeceo.platform.monitor import changepoint
 from lifeceo.platform.monitor.detectors import (
     ALL,
     MIN_STEP_REFERENCE,
     Detection,
     evidence,
+    learn,
+    ms,
+    normal_bound,
     span,
     weighted,
 )
@@ -40,6 +43,10 @@ class ClientPerformanceRegression:
         return tuple(series for series, _ in self.vitals.values())
 
     @property
+    def learns(self) -> tuple[str, ...]:
+        return self.inputs
+
+    @property
     def window(self) -> timedelta:
         return self.history + self.window_length
 
@@ -53,21 +60,19 @@ class ClientPerformanceRegression:
             # The beacon-weighted mean of the intervals' p75s: the window's own p75 would need
             # the histograms, which the evaluation does not read.
             p75, beacons = weighted(recent)
-            normal = baseline.robust([point.value for point in earlier],
-                                     min_samples=self.min_baseline_points)
+            normal = learn(signals, series, ALL, earlier, min_samples=self.min_baseline_points)
             if beacons < self.min_beacons or normal is None:
                 continue
-            bound = max(good_seconds, self.factor * normal.median, normal.band()[1])
+            bound = normal_bound(normal, floor=good_seconds, factor=self.factor)
             if p75 <= bound:
                 continue
             found.append(Detection(
                 self.name, vital, "warning",
-                f"p75 {vital.upper()} at {_ms(p75)} over {span(self.window_length)} "
-                f"({beacons} beacons), normally {_ms(normal.median)} (bound {_ms(bound)})",
+                f"p75 {vital.upper()} at {ms(p75)} over {span(self.window_length)} "
+                f"({beacons} beacons), normally {ms(normal.median)} (bound {ms(bound)})",
                 {"series": series, "points": evidence(points), "p75": p75, "beacons": beacons,
                  "bound": bound, "good": good_seconds,
-                 "baseline": {"median": normal.median, "scale": normal.scale,
-                              "samples": normal.samples},
+                 "baseline": normal.described(),
                  **_step([*earlier, *(point for point in recent if point.samples)],
                          reference=len(earlier))}))
         return found
@@ -85,7 +90,3 @@ def _step(points: list, *, reference: int) -> dict[str, Any]:
     return {"step": {"onset": points[found.onset].ts.isoformat(), "direction": found.direction,
                      "before": found.before, "after": after,
                      "ratio": after / found.before if found.before else None}}
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"

@@ -23,7 +23,7 @@ from lifeceo.platform.monitor.detectors import Detection, Detector
 from lifeceo.platform.monitor.incidents import MITIGATED, OPEN, RESOLVED
 from lifeceo.platform.monitor.notify import Notice
 from lifeceo.platform.monitor.remediation import Action
-from lifeceo.platform.monitor.signals import LOGGED_ERRORS, Point, Signals
+from lifeceo.platform.monitor.signals import LOGGED_ERRORS, Point, SameHour, Signals
 from lifeceo.platform.monitor.statement_detectors import ACTIVITY, DATABASE_INPUTS, STATEMENTS
 from lifeceo.platform.monitor.statement_readings import DatabaseReadings
 from lifeceo.platform.observability import error_groups, logs_repository, metrics
@@ -34,6 +34,9 @@ log = structlog.get_logger(__name__)
 # Error groups read per evaluation, the busiest first: a burst has one or a few; hundreds of
 # distinct ones at once are one incident's symptoms, and its evidence names them.
 MAX_ERROR_GROUPS = 50
+# Same-hour baselines read the 1-minute rollups: a week of an hour a day is 420 rows a label,
+# where the raw samples would be 2,520 and are kept only 48 h.
+SAME_HOUR_RESOLUTION_SECONDS = 60
 
 
 @dataclass
@@ -75,6 +78,29 @@ def windows(detectors: list[Detector]) -> dict[str, timedelta]:
         for name in set(detector.inputs) - DATABASE_INPUTS:
             found[name] = max(found.get(name, detector.window), detector.window)
     return found
+
+
+def learned(detectors: list[Detector]) -> set[str]:
+    """The series whose baseline some detector learns (detectors.learn): their same hour is
+    read, and only theirs."""
+    return {name for detector in detectors for name in getattr(detector, "learns", ())}
+
+
+async def read_same_hour(session: AsyncSession, settings: Settings, *, names: set[str],
+                         series: dict[str, dict[str, list[Point]]], now: datetime) -> SameHour:
+    """The previous days' 1-minute rollups around now's time of day, one query per series, for
+    the labels that have recent points (no recent point, nothing to judge)."""
+    points = {}
+    for name in sorted(names):
+        labels = sorted(series.get(name, {}))
+        if labels:
+            points[name] = await repository.same_hour_points(
+                session, name=name, labels=labels, now=now, days=settings.monitor_seasonal_days,
+                half_window=timedelta(seconds=settings.monitor_seasonal_half_window_seconds),
+                resolution_seconds=SAME_HOUR_RESOLUTION_SECONDS)
+    return SameHour.of(points, now=now, min_days=settings.monitor_seasonal_min_days,
+                       min_points_per_day=settings.monitor_seasonal_min_points_per_day,
+                       rollup_seconds=SAME_HOUR_RESOLUTION_SECONDS)
 
 
 async def read_series(session: AsyncSession, name: str, *, since: datetime, until: datetime,
@@ -137,6 +163,8 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
         series = {name: await read_series(session, name, since=now - window, until=now,
                                           step_seconds=settings.metrics_history_interval_seconds)
                   for name, window in windows(detectors).items()}
+        same_hour = await read_same_hour(session, settings, names=learned(detectors),
+                                         series=series, now=now)
     inputs = {name for detector in detectors for name in detector.inputs}
     readings = readings or DatabaseReadings(
         max_statements=settings.monitor_slow_query_max_statements)
@@ -144,7 +172,8 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
         now=now, step_seconds=settings.metrics_history_interval_seconds, series=series,
         statements=(await readings.statements(engine, at=now)
                     if STATEMENTS in inputs else None),
-        activity=await readings.activity(engine) if ACTIVITY in inputs else None)
+        activity=await readings.activity(engine) if ACTIVITY in inputs else None,
+        same_hour=same_hour)
     read = time.perf_counter()
     detections, states = detect(detectors, signals, failing)
     detected = time.perf_counter()

@@ -234,8 +234,9 @@ def test_integration_method_mismatch_on_a_new_or_surging_error_group_only():
 def test_the_cache_s_redis_is_slow_when_slower_than_the_database_it_spares():
     slow = BY_NAME["slow_dependency"]
     database = series(np.full(6, 0.004), samples=2)
-    # A PING at 12 ms against a 4 ms SELECT 1: far below the 500 ms floor, yet slower.
-    pings = series(np.r_[np.full(4, 0.0003), 0.012, 0.012], samples=2)
+    # PINGs at 12 ms for most of the window against a 4 ms SELECT 1: far below the 500 ms
+    # floor, yet slower.
+    pings = series(np.r_[np.full(2, 0.0003), np.full(4, 0.012)], samples=2)
     [found] = slow.evaluate(signals(cache_round_trip_seconds={"avg": pings},
                                     db_round_trip_seconds={"avg": database}))
     assert found.fingerprint == "slow_dependency:cache-redis"
@@ -249,6 +250,13 @@ def test_the_cache_s_redis_is_slow_when_slower_than_the_database_it_spares():
     once = series(np.r_[np.full(5, 0.0003), 0.012], samples=2)
     assert slow.evaluate(signals(cache_round_trip_seconds={"avg": once},
                                  db_round_trip_seconds={"avg": database})) == []
+    # A loaded machine's single PINGs, 0.7 to 16.5 ms beside 3-7 ms SELECT 1s: noise.
+    noisy = series([0.0058, 0.0015, 0.0074, 0.0059, 0.0021, 0.0165, 0.0007, 0.0094, 0.0085],
+                   samples=2)
+    selects = series([0.004, 0.006, 0.003, 0.007, 0.005, 0.006, 0.004, 0.0066, 0.0066],
+                     samples=2)
+    assert slow.evaluate(signals(cache_round_trip_seconds={"avg": noisy},
+                                 db_round_trip_seconds={"avg": selects})) == []
 
 
 def test_abusive_client_takes_a_large_share_with_enough_requests_every_interval():
