@@ -2,7 +2,6 @@
 got slower for the people using them, whatever the server's own latency says."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -12,8 +11,8 @@ from lifeceo.platform.monitor.detectors import (
     ALL,
     MIN_STEP_REFERENCE,
     Detection,
+    LearnsNormal,
     evidence,
-    learn,
     ms,
     normal_bound,
     span,
@@ -23,19 +22,16 @@ from lifeceo.platform.monitor.signals import Signals
 
 
 @dataclass(kw_only=True)
-class ClientPerformanceRegression:
+class ClientPerformanceRegression(LearnsNormal):
     """The p75 of LCP or INP over the window above both its "good" threshold and its own normal
     (learned from the points before the window, so that a regression under way stays out of
     it), with enough beacons in the window. A site that was always this slow has that as its
     normal: that is the per-page report's business, not an incident's."""
 
-    window_length: timedelta
-    history: timedelta
     # Per vital: (series, the "good" threshold in seconds).
     vitals: dict[str, tuple[str, float]]
     factor: float
     min_beacons: int
-    min_baseline_points: int
     name: str = "client_performance_regression"
 
     @property
@@ -46,21 +42,15 @@ class ClientPerformanceRegression:
     def learns(self) -> tuple[str, ...]:
         return self.inputs
 
-    @property
-    def window(self) -> timedelta:
-        return self.history + self.window_length
-
     def evaluate(self, signals: Signals) -> list[Detection]:
         found = []
-        start = signals.now - self.window_length
         for vital, (series, good_seconds) in self.vitals.items():
             points = signals.points(series, ALL, within=self.window)
-            recent = [point for point in points if point.ts > start]
-            earlier = [point for point in points if point.ts <= start and point.samples]
+            recent, earlier = self.split(signals, points)
             # The beacon-weighted mean of the intervals' p75s: the window's own p75 would need
             # the histograms, which the evaluation does not read.
             p75, beacons = weighted(recent)
-            normal = learn(signals, series, ALL, earlier, min_samples=self.min_baseline_points)
+            normal = self.normal(signals, series, ALL, earlier)
             if beacons < self.min_beacons or normal is None:
                 continue
             bound = normal_bound(normal, floor=good_seconds, factor=self.factor)

@@ -70,6 +70,35 @@ def evidence(points: Sequence[Point]) -> list[list[Any]]:
 
 
 @dataclass(kw_only=True)
+class AgainstHistory:
+    """A detector that judges its last `window_length` against the `history` before it."""
+
+    window_length: timedelta
+    history: timedelta
+
+    @property
+    def window(self) -> timedelta:
+        return self.history + self.window_length
+
+    def split(self, signals: Signals, points: Sequence[Point]) -> tuple[list[Point], list[Point]]:
+        """The points in the judged window, and those before it."""
+        start = signals.now - self.window_length
+        return ([point for point in points if point.ts > start],
+                [point for point in points if point.ts <= start])
+
+
+@dataclass(kw_only=True)
+class LearnsNormal(AgainstHistory):
+    """One that learns a series' normal from that history, or its same hour (learn)."""
+
+    min_baseline_points: int
+
+    def normal(self, signals: Signals, series: str, label: str,
+               earlier: Sequence[Point]) -> baseline.Baseline | None:
+        return learn(signals, series, label, earlier, min_samples=self.min_baseline_points)
+
+
+@dataclass(kw_only=True)
 class BurnRate:
     """An error budget burning fast, per route class (Google's SRE workbook, "multiwindow,
     multi-burn-rate alerts"): the burn rate is the bad share over the budgeted share, and both a
@@ -219,36 +248,26 @@ class ErrorBurst(BurnRate):
                 f"{burns[0]:.0f}")
 
 
-@dataclass
-class LowCacheHitRate:
+@dataclass(kw_only=True)
+class LowCacheHitRate(LearnsNormal):
     """A namespace's hit ratio well below its own normal: relative to a baseline learned from
     the points before the window (an incident already under way stays out of it), and only with
     enough lookups in the window that a ratio means something."""
 
-    window_length: timedelta
-    history: timedelta
     min_lookups: int
     min_drop: float
-    min_baseline_points: int
     name: str = "low_cache_hit_rate"
     inputs: tuple[str, ...] = ("cache_hit_ratio",)
     # The series whose baseline it learns: the evaluation reads their same hour (learn).
     learns: tuple[str, ...] = ("cache_hit_ratio",)
 
-    @property
-    def window(self) -> timedelta:
-        return self.history + self.window_length
-
     def evaluate(self, signals: Signals) -> list[Detection]:
         found = []
-        start = signals.now - self.window_length
         for label in signals.labels("cache_hit_ratio"):
             points = signals.points("cache_hit_ratio", label, within=self.window)
-            recent = [point for point in points if point.ts > start]
+            recent, earlier = self.split(signals, points)
             ratio, lookups = weighted(recent)
-            normal = learn(signals, "cache_hit_ratio", label,
-                           [point for point in points if point.ts <= start],
-                           min_samples=self.min_baseline_points)
+            normal = self.normal(signals, "cache_hit_ratio", label, earlier)
             if lookups < self.min_lookups or normal is None:
                 continue
             floor = min(normal.band()[0], normal.median - self.min_drop)
@@ -418,7 +437,7 @@ def described(normal: baseline.Baseline | None) -> dict[str, Any] | None:
 
 
 @dataclass(kw_only=True)
-class DatabaseSlow:
+class DatabaseSlow(LearnsNormal):
     """The database answering slowly: the mean time of every process's statements, or a
     measured round trip (a pooled connection's checkout and a SELECT 1), above its own normal
     in each of the last intervals. The normal is learned from the points before the window; a
@@ -426,12 +445,9 @@ class DatabaseSlow:
     not a slow database: statements are timed on the loop, so an interval whose worst loop lag
     is as long as its reading does not count (the round trip is measured net of the lag)."""
 
-    window_length: timedelta
-    history: timedelta
     floor_seconds: float
     factor: float
     min_intervals: int
-    min_baseline_points: int
     name: str = "database_connection_slow"
     inputs: tuple[str, ...] = ("db_statement_seconds", "db_round_trip_seconds",
                                "event_loop_lag_seconds")
@@ -440,19 +456,14 @@ class DatabaseSlow:
     READINGS = (("db_statement_seconds", "avg", "statements"),
                 ("db_round_trip_seconds", "max", "round_trip"))
 
-    @property
-    def window(self) -> timedelta:
-        return self.history + self.window_length
-
     def evaluate(self, signals: Signals) -> list[Detection]:
         found = []
-        start = signals.now - self.window_length
         lags = loop_lags(signals, within=self.window_length)
         for series, stat, label in self.READINGS:
             points = signals.points(series, stat, within=self.window)
-            recent = [point for point in points if point.ts > start][-self.min_intervals:]
-            normal = learn(signals, series, stat, [point for point in points if point.ts <= start],
-                           min_samples=self.min_baseline_points)
+            recent, earlier = self.split(signals, points)
+            recent = recent[-self.min_intervals:]
+            normal = self.normal(signals, series, stat, earlier)
             bound = normal_bound(normal, floor=self.floor_seconds, factor=self.factor)
             if len(recent) < self.min_intervals or not all(
                     p.value > max(bound, lags.get(p.ts, 0.0)) for p in recent):
@@ -469,7 +480,7 @@ class DatabaseSlow:
 
 
 @dataclass(kw_only=True)
-class SlowDependency:
+class SlowDependency(LearnsNormal):
     """A network dependency (Varnish, an SMTP relay, a webhook receiver) answering slowly or not
     at all: the mean time of the web processes' calls to it above its own normal (or the
     floor), or too many of them failing, in each of the last intervals that had calls. Callers
@@ -477,19 +488,16 @@ class SlowDependency:
     timeout. An interval whose worst event-loop lag reached the floor is not judged: the loop,
     not the dependency, made those calls late.
 
-    The cache's Redis is slow when its round trip (a PING each interval, net of the loop's lag,
-    as the database's SELECT 1 is) is longer than the database's and the cache floor in each of
-    the last intervals: a cache slower than what it spares costs more than it saves, whatever
+    The cache's Redis is slow when the median of its round trips over the window (a PING each
+    interval, net of the loop's lag, as the database's SELECT 1 is) is twice the database's and
+    above the cache floor: a cache slower than what it spares costs more than it saves, whatever
     its own normal. Requests' own Redis reads are not compared: timed on a busy loop they
     include several waits for it (measured: 16 ms reads beside 6 ms statements on a loaded
     machine whose Redis answered a PING in well under a millisecond)."""
 
-    window_length: timedelta
-    history: timedelta
     floor_seconds: float
     factor: float
     min_intervals: int
-    min_baseline_points: int
     max_failure_ratio: float
     cache_floor_seconds: float
     name: str = "slow_dependency"
@@ -499,25 +507,19 @@ class SlowDependency:
     learns: tuple[str, ...] = ("outgoing_call_seconds",)
     CACHE = "cache-redis"
 
-    @property
-    def window(self) -> timedelta:
-        return self.history + self.window_length
-
     def evaluate(self, signals: Signals) -> list[Detection]:
         return [*self._calls(signals), *self._cache(signals)]
 
     def _calls(self, signals: Signals) -> list[Detection]:
         found = []
-        start = signals.now - self.window_length
         lags = loop_lags(signals, within=self.window_length)
         for label in signals.labels("outgoing_call_seconds"):
             points = signals.points("outgoing_call_seconds", label, within=self.window)
-            recent = [point for point in points if point.ts > start][-self.min_intervals:]
+            recent, earlier = self.split(signals, points)
+            recent = recent[-self.min_intervals:]
             failures = {point.ts: point.value for point in signals.points(
                 "outgoing_failure_ratio", label, within=self.window_length)}
-            normal = learn(signals, "outgoing_call_seconds", label,
-                           [point for point in points if point.ts <= start],
-                           min_samples=self.min_baseline_points)
+            normal = self.normal(signals, "outgoing_call_seconds", label, earlier)
             bound = normal_bound(normal, floor=self.floor_seconds, factor=self.factor)
             if len(recent) < self.min_intervals or not all(
                     lags.get(p.ts, 0.0) < self.floor_seconds
@@ -593,7 +595,7 @@ class DependencyDown:
 
 
 @dataclass(kw_only=True)
-class IntegrationMethodMismatch:
+class IntegrationMethodMismatch(AgainstHistory):
     """An error group (an exception's type and the code that raised it, from every process's
     shipped logs) that is new or surging: at least `min_errors` in the short window, and none
     in the history before it, or `surge_factor` times its rate there. This is how a deploy or a
@@ -601,24 +603,18 @@ class IntegrationMethodMismatch:
     one place, all at once. The original matched a "method not found" text its code never
     logged (REFERENCE.md, "Performance monitor")."""
 
-    window_length: timedelta
-    history: timedelta
     min_errors: int
     surge_factor: float
     name: str = "integration_method_mismatch"
     inputs: tuple[str, ...] = (LOGGED_ERRORS,)
 
-    @property
-    def window(self) -> timedelta:
-        return self.history + self.window_length
-
     def evaluate(self, signals: Signals) -> list[Detection]:
         found = []
-        start = signals.now - self.window_length
         for label in signals.labels(LOGGED_ERRORS):
             points = signals.points(LOGGED_ERRORS, label, within=self.window)
-            recent = sum(point.samples for point in points if point.ts > start)
-            before = sum(point.samples for point in points if point.ts <= start)
+            judged, earlier = self.split(signals, points)
+            recent = sum(point.samples for point in judged)
+            before = sum(point.samples for point in earlier)
             rate = recent / self.window_length.total_seconds()
             usual = before / self.history.total_seconds()
             if recent < self.min_errors or (before and rate < self.surge_factor * usual):
@@ -630,7 +626,7 @@ class IntegrationMethodMismatch:
                 f"{label}: {recent} errors in {span(self.window_length)} ({what})",
                 {"series": LOGGED_ERRORS, "points": evidence(points), "new": not before,
                  "errors": recent, "errors_before": before,
-                 "first_seen": next((p.ts.isoformat() for p in points if p.ts > start), None)}))
+                 "first_seen": judged[0].ts.isoformat()}))
         return found
 
 

@@ -181,7 +181,7 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
                       read_seconds=read - started, detect_seconds=detected - read)
     by_name = {detector.name: detector for detector in detectors}
     repeated = await gather_repeated(detections, by_name, settings=settings, now=now,
-                                     profiles=profiles)
+                                     profiles=profiles, sessionmaker=sessionmaker)
     notices: list[Notice] = []
     async with sessionmaker() as session, session.begin():
         await judge_predictions(session, now=now)
@@ -249,17 +249,24 @@ async def evaluate(*, settings: Settings, detectors: list[Detector], engine: Asy
 
 
 async def gather_repeated(detections: list[Detection], by_name: dict[str, Detector], *,
-                          settings: Settings, now: datetime, profiles: ProfileReport | None
+                          settings: Settings, now: datetime, profiles: ProfileReport | None,
+                          sessionmaker: async_sessionmaker[AsyncSession]
                           ) -> evidence.RepeatedStatements | None:
     """Every process's repeated statements over the longest window of the detections made of
-    SQL; once per evaluation and before its transaction, which the wait for the other
-    processes' answers would otherwise hold open."""
-    about_sql = [by_name[detection.detector].window for detection in detections
+    SQL that may open an incident (an unresolved one has its evidence); before the evaluation's
+    transaction, which the wait for the other processes' answers would otherwise hold open."""
+    about_sql = [detection for detection in detections
                  if detection.detector in evidence.ABOUT_STATEMENTS]
     if not about_sql or not settings.monitor_evidence_max_statements:
         return None
+    async with sessionmaker() as session:
+        unresolved = await repository.unresolved(session)
+    windows = [by_name[detection.detector].window for detection in about_sql
+               if detection.fingerprint not in unresolved]
+    if not windows:
+        return None
     return await evidence.repeated_statements(
-        profiles, since=now - max(about_sql), limit=settings.monitor_evidence_max_statements)
+        profiles, since=now - max(windows), limit=settings.monitor_evidence_max_statements)
 
 
 async def open_incident(session: AsyncSession, detection: Detection, *, settings: Settings,

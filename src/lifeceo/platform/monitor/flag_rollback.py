@@ -84,8 +84,7 @@ async def with_suspect(session: AsyncSession, detection: Detection, *,
                        opened_at: datetime | None, within: timedelta) -> Detection:
     """An error burst or a new error group with the last flag change of the `within` before its
     incident opened in its evidence (rollback_flag's target), if there was one."""
-    if detection.detector not in AFTER_CHANGES or opened_at is None or (
-            "flag_change" in detection.evidence):
+    if detection.detector not in AFTER_CHANGES or opened_at is None:
         return detection
     change = await flag_repository.change_before(
         session, until=opened_at, within=within, action="update")
